@@ -1,0 +1,1 @@
+"""Ingestion of merchant files into the relational and vector stores."""
