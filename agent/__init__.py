@@ -1,0 +1,1 @@
+"""The shopping agent: model seam, tools, loop, offline engine and retrieval."""

@@ -1,0 +1,70 @@
+"""The one typed object tools receive: who is asking, and the stores they may touch.
+
+Tools never reach globals: merchant, session, database, retriever, payment provider and
+settings all arrive here, so a test (or another merchant) simply builds another context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from agent.state import ConversationState
+from shop.db import Database
+from shop.payments import PaymentProvider
+from shop.settings import Settings
+
+
+class ProductHitLike(Protocol):
+    @property
+    def sku(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+
+class PolicyHitLike(Protocol):
+    @property
+    def doc_id(self) -> str: ...
+
+    @property
+    def chunk_id(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+
+class Retriever(Protocol):
+    """What tools need from :mod:`agent.retrieval` (its ``Retriever`` satisfies this)."""
+
+    def search_products(
+        self, merchant_id: str, query: str, filters: Any | None = None, limit: int = 10
+    ) -> Sequence[ProductHitLike]: ...
+
+    def search_policies(self, merchant_id: str, query: str, limit: int = 5) -> Sequence[PolicyHitLike]: ...
+
+
+@dataclass
+class ToolContext:
+    settings: Settings
+    db: Database
+    retriever: Retriever
+    payment: PaymentProvider
+    merchant_id: str
+    session_id: str
+    state: ConversationState
+    """Conversation state the tools read and update; the service persists it after the turn."""
+    cart_changed: bool = False
+    """Set by tools that change the cart, so the loop can emit a ``cart`` event."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.db.session() as session:
+            yield session
