@@ -1,0 +1,1 @@
+"""Offline evaluation: canned dialogues, retrieval queries, metrics and reports."""
