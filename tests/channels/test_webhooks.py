@@ -1,0 +1,266 @@
+"""Merchant webhooks: outbox in the same transaction, signed delivery, retries with backoff on a fake
+clock, the delivery log, replay protection at the receiver, and the endpoints API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from channels import outbox, webhooks
+from channels.receiver import WebhookReceiver
+from channels.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from channels.worker import Worker
+from shop import orders
+from shop.db import Database
+from shop.models import OutboxEvent, WebhookDelivery
+from tests.channels.conftest import Clock
+from tests.conftest import MERCHANT
+
+BASE = f"/v1/merchants/{MERCHANT}"
+T0 = datetime(2026, 9, 21, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _recording() -> None:
+    outbox.install()
+
+
+@pytest.fixture
+def secret(db: Database) -> str:
+    with db.session() as s:
+        return webhooks.signing_secret(s, MERCHANT)
+
+
+def endpoint(db: Database, url: str = "https://erp.example/hooks", events: list[str] | None = None) -> int:
+    with db.session() as s:
+        return webhooks.add_endpoint(s, MERCHANT, url, events or []).id
+
+
+def worker(db: Database, receiver: Any, clock: Callable[[], datetime], max_attempts: int = 8) -> Worker:
+    handler = receiver.handle if isinstance(receiver, WebhookReceiver) else receiver
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    return Worker(db, client, webhooks.RetryPolicy(max_attempts=max_attempts, backoff_s=10), clock=clock)
+
+
+def cancel_a1002(db: Database) -> None:
+    with db.session() as s:
+        orders.cancel(s, MERCHANT, "A1002", "mehmet@example.org", "changed my mind")
+
+
+def deliveries(db: Database) -> list[WebhookDelivery]:
+    with db.session() as s:  # committed (not rolled back), so the rows stay readable afterwards
+        return list(s.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
+
+
+def test_events_are_written_with_the_change_or_not_at_all(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.session() as s:
+        orders.cancel(s, MERCHANT, "A1002", "mehmet@example.org")
+        raise RuntimeError("the transaction fails after the cancel")
+    with db.read_session() as s:
+        assert s.scalars(select(OutboxEvent)).all() == []
+    cancel_a1002(db)
+    with db.session() as s:
+        orders.return_items(s, MERCHANT, "A1001", "ruta@example.com", {"FOOT-ALP2": 1})
+    with db.read_session() as s:
+        events = s.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).all()
+        assert [e.type for e in events] == ["order.cancelled", "order.returned"]
+        cancelled = events[0].payload
+        assert cancelled["order"]["order_id"] == "A1002" and cancelled["order"]["status"] == "cancelled"
+        assert cancelled["change"] == {"kind": "cancelled", "reason": "changed my mind"}
+        assert events[1].payload["change"]["refund_minor"] == 3900
+
+
+def test_signed_delivery_reaches_the_receiver(db: Database, secret: str) -> None:
+    endpoint(db)
+    cancel_a1002(db)
+    receiver = WebhookReceiver(secret, clock=lambda: T0)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return receiver.handle(request)
+
+    counts = worker(db, handler, Clock(T0)).run_once()
+    assert counts["dispatched"] == 1 and counts["delivered"] == 1
+    [event] = receiver.events
+    assert event["type"] == "order.cancelled" and event["merchant_id"] == MERCHANT
+    assert event["data"]["order"]["order_id"] == "A1002" and event["id"].startswith("evt_")
+    request = seen[0]
+    assert request.url == "https://erp.example/hooks"
+    assert request.headers[TIMESTAMP_HEADER] == str(int(T0.timestamp()))
+    assert request.headers[SIGNATURE_HEADER].startswith("v1=")
+    assert request.headers[EVENT_HEADER] == "order.cancelled"
+    [delivery] = deliveries(db)
+    assert delivery.status == "delivered" and delivery.attempts == 1 and delivery.last_status_code == 200
+    assert request.headers[DELIVERY_HEADER] == delivery.delivery_id
+    # Nothing left to do: a second pass sends nothing.
+    assert worker(db, handler, Clock(T0 + timedelta(minutes=5))).run_once()["delivered"] == 0
+
+
+def test_failures_are_retried_with_exponential_backoff(db: Database, secret: str) -> None:
+    endpoint(db)
+    cancel_a1002(db)
+    clock = Clock(T0)
+    receiver = WebhookReceiver(secret, clock=clock, fail_next=3)
+    w = worker(db, receiver, clock)
+    schedule = []
+    for _ in range(4):
+        w.run_once()
+        [row] = deliveries(db)
+        schedule.append((row.status, row.attempts, row.next_attempt_at.replace(tzinfo=UTC) - clock.now))
+        clock.advance(seconds=5)
+        assert (
+            w.run_once().get("delivered", 0) == 0 and deliveries(db)[0].attempts == row.attempts
+        )  # not due yet
+        clock.now = row.next_attempt_at.replace(tzinfo=UTC)
+    assert [s[:2] for s in schedule] == [("pending", 1), ("pending", 2), ("pending", 3), ("delivered", 4)]
+    assert [s[2] for s in schedule[:3]] == [
+        timedelta(seconds=10),
+        timedelta(seconds=20),
+        timedelta(seconds=40),
+    ]
+    assert len(receiver.events) == 1
+    [row] = deliveries(db)
+    assert [entry["status_code"] for entry in row.log] == [503, 503, 503, 200]
+
+
+def test_backoff_is_capped_and_attempts_run_out(db: Database, secret: str) -> None:
+    policy = webhooks.RetryPolicy(max_attempts=20, backoff_s=10)
+    assert policy.delay(1) == timedelta(seconds=10) and policy.delay(9) == timedelta(seconds=2560)
+    assert policy.delay(15) == timedelta(hours=1)
+    endpoint(db)
+    cancel_a1002(db)
+    clock = Clock(T0)
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    w = worker(db, down, clock, max_attempts=3)
+    for _ in range(3):
+        w.run_once()
+        clock.advance(hours=2)
+    [row] = deliveries(db)
+    assert (row.status, row.attempts) == ("failed", 3)
+    assert "ConnectError" in row.last_error and row.last_status_code is None
+    w.run_once()
+    assert deliveries(db)[0].attempts == 3  # a failed delivery is not tried again by itself
+
+
+def test_the_receiver_refuses_replays_and_forgeries(db: Database, secret: str) -> None:
+    endpoint(db)
+    cancel_a1002(db)
+    captured: list[httpx.Request] = []
+    receiver = WebhookReceiver(secret, clock=lambda: T0)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        captured.append(request)
+        return receiver.handle(request)
+
+    worker(db, handler, Clock(T0)).run_once()
+    original = captured[0]
+    headers = dict(original.headers)
+    # The same request again, soon: valid signature, but the delivery id was already applied.
+    again = receiver.receive({k.title(): v for k, v in headers.items()}, original.content)
+    assert again == (200, "duplicate") and len(receiver.events) == 1
+    # Ten minutes later, the captured request is outside the replay window.
+    later = WebhookReceiver(secret, clock=lambda: T0 + timedelta(minutes=10))
+    status, text = later.receive({k.title(): v for k, v in headers.items()}, original.content)
+    assert status == 403 and "replay window" in text
+    # A changed body or a wrong secret is refused.
+    assert (
+        WebhookReceiver(secret, clock=lambda: T0).receive(
+            {k.title(): v for k, v in headers.items()}, original.content.replace(b"A1002", b"A1003")
+        )[0]
+        == 403
+    )
+    assert (
+        WebhookReceiver("whsec_other", clock=lambda: T0).receive(
+            {k.title(): v for k, v in headers.items()}, original.content
+        )[0]
+        == 403
+    )
+
+
+def test_endpoints_only_get_the_events_they_subscribed_to(db: Database, secret: str) -> None:
+    endpoint(db, "https://a.example/placed", ["order.placed"])
+    endpoint(db, "https://b.example/all")
+    cancel_a1002(db)
+    assert worker(db, WebhookReceiver(secret, clock=lambda: T0), Clock(T0)).run_once()["dispatched"] == 1
+
+
+def test_endpoints_api_delivery_log_test_ping_and_secret(
+    client: TestClient, db: Database, auth: dict[str, str]
+) -> None:
+    bad = client.post(f"{BASE}/webhooks", headers=auth, json={"url": "ftp://erp.example/x"})
+    assert bad.status_code == 422 and "http" in bad.json()["detail"]
+    assert (
+        client.post(
+            f"{BASE}/webhooks", headers=auth, json={"url": "https://x.example", "events": ["order.lost"]}
+        ).status_code
+        == 422
+    )
+    created = client.post(f"{BASE}/webhooks", headers=auth,
+                          json={"url": "https://erp.example/hooks", "events": ["order.cancelled", "handoff.requested"]})  # fmt: skip
+    assert created.status_code == 201
+    endpoint_id = created.json()["endpoint_id"]
+    assert [e["url"] for e in client.get(f"{BASE}/webhooks", headers=auth).json()] == [
+        "https://erp.example/hooks"
+    ]
+    secret = client.get(f"{BASE}/signing-secret", headers=auth).json()["secret"]
+    assert (
+        secret.startswith("whsec_")
+        and client.get(f"{BASE}/signing-secret", headers=auth).json()["secret"] == secret
+    )
+
+    ping = client.post(f"{BASE}/webhooks/{endpoint_id}/test", headers=auth)
+    assert (
+        ping.status_code == 202
+        and ping.json()["event_type"] == "webhook.test"
+        and ping.json()["status"] == "pending"
+    )
+    cancel_a1002(db)
+    receiver = WebhookReceiver(secret, fail_next=1)
+    w = worker(db, receiver, lambda: datetime.now(UTC))
+    w.run_once()
+    log = client.get(f"{BASE}/webhook-deliveries", headers=auth).json()
+    assert log["total"] == 2
+    by_type = {d["event_type"]: d for d in log["items"]}
+    assert (
+        by_type["webhook.test"]["status"] == "pending"
+        and by_type["webhook.test"]["log"][0]["status_code"] == 503
+    )
+    assert by_type["order.cancelled"]["status"] == "delivered" and by_type["order.cancelled"]["attempts"] == 1
+    assert [
+        d["event_type"]
+        for d in client.get(f"{BASE}/webhook-deliveries?status=delivered", headers=auth).json()["items"]
+    ] == ["order.cancelled"]
+
+    retried = client.post(
+        f"{BASE}/webhook-deliveries/{by_type['webhook.test']['delivery_id']}/retry", headers=auth
+    )
+    assert retried.status_code == 200
+    w.run_once()
+    assert [e["type"] for e in receiver.events] == ["order.cancelled", "webhook.test"]
+
+    rotated = client.post(f"{BASE}/signing-secret/rotate", headers=auth).json()["secret"]
+    assert rotated != secret and rotated.startswith("whsec_")
+    assert (
+        client.patch(f"{BASE}/webhooks/{endpoint_id}", headers=auth, json={"active": False}).json()["active"]
+        is False
+    )
+    assert client.delete(f"{BASE}/webhooks/{endpoint_id}", headers=auth).status_code == 204
+    assert client.get(f"{BASE}/webhooks", headers=auth).json() == []
+    assert client.get(f"{BASE}/webhook-deliveries", headers=auth).json()["total"] == 0
+
+    from api.keys import create_api_key
+
+    other = {"Authorization": f"Bearer {create_api_key(db, 'other').key}"}
+    assert client.get(f"{BASE}/webhooks", headers=other).status_code == 403
+    assert client.get(f"{BASE}/signing-secret", headers=other).status_code == 403
+    assert client.get(f"{BASE}/webhook-deliveries").status_code == 401
