@@ -1,0 +1,103 @@
+"""Cross-lingual retrieval quality of the candidate embedders on the demo store.
+
+Ingests the demo store once per embedder into one home (the on-disk embedding cache makes
+fused embedders cost nothing extra), then scores evals/suites/demo/retrieval.jsonl with
+:func:`agent.retrieval_metrics.evaluate_retrieval`.
+
+    python -m benchmarks.bench_crosslingual [--embedders hash,use,e5,...] [--home DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from agent.retrieval import LEXICAL_WEIGHT, Retriever
+from agent.retrieval_metrics import evaluate_retrieval
+from ingest.pipeline import ingest_paths
+from shop.db import open_database
+from shop.embedders import get_embedder
+from shop.settings import Settings
+from shop.vectors import open_vector_store
+
+ROOT = Path(__file__).resolve().parent.parent
+STORE = ROOT / "shop" / "demo_store"
+QUERIES = ROOT / "evals" / "suites" / "demo" / "retrieval.jsonl"
+CANDIDATES = ["hash", "minilm", "use", "e5", "use+e5", "use:0.35+e5:0.65", "multilingual"]
+LANGS = ["en", "lt", "tr", "ar", "zh"]
+
+
+def run(
+    embedders: list[str], home: Path, merchant: str = "demo", lexical_weight: float = LEXICAL_WEIGHT
+) -> list[dict[str, object]]:
+    queries = [json.loads(line) for line in QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows: list[dict[str, object]] = []
+    for name in embedders:
+        settings = Settings(home=home, embedder=name)
+        db = open_database(settings)
+        started = time.perf_counter()
+        report = ingest_paths(settings, db, [STORE], merchant)
+        ingest_s = time.perf_counter() - started
+        retriever = Retriever(
+            db, open_vector_store(settings), get_embedder(name), lexical_weight=lexical_weight
+        )
+        started = time.perf_counter()
+        metrics = evaluate_retrieval(retriever, merchant, queries)
+        query_ms = (time.perf_counter() - started) / max(len(queries), 1) * 1000
+        rows.append(
+            {
+                "embedder": name,
+                "ingest_s": ingest_s,
+                "embedded": report.counts["embedded"],
+                "query_ms": query_ms,
+                **metrics,
+            }
+        )
+        db.dispose()
+    return rows
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
+    print(
+        f"{'embedder':<22} {'lang':<4} {'n':>4} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'hit@1':>6} {'hit@5':>6} {'MRR':>6}"
+    )
+    for row in rows:
+        by_lang = row["by_lang"]
+        assert isinstance(by_lang, dict)
+        for lang in ["all", *LANGS]:
+            m = row if lang == "all" else by_lang.get(lang)
+            if not m:
+                continue
+            print(
+                f"{row['embedder']:<22} {lang:<4} {m['queries']:>4} {m['recall@1']:>6.3f} {m['recall@5']:>6.3f} "
+                f"{m['recall@10']:>6.3f} {m['hit@1']:>6.3f} {m['hit@5']:>6.3f} {m['mrr']:>6.3f}"
+            )
+        print(
+            f"{'':<22} ingest {row['ingest_s']:.1f} s ({row['embedded']} texts embedded), {row['query_ms']:.1f} ms/query"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--embedders", default=",".join(CANDIDATES))
+    parser.add_argument("--home", type=Path, default=None, help="keep the stores (and embedding cache) here")
+    parser.add_argument(
+        "--misses", action="store_true", help="print the queries with no relevant hit in the top 5"
+    )
+    parser.add_argument("--lexical-weight", type=float, default=LEXICAL_WEIGHT)
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.embedders.split(",") if n.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = run(names, args.home or Path(tmp), lexical_weight=args.lexical_weight)
+    print_table(rows)
+    if args.misses:
+        for row in rows:
+            for miss in row["misses"]:  # type: ignore[attr-defined]
+                print(row["embedder"], miss)
+
+
+if __name__ == "__main__":
+    main()
