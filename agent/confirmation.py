@@ -35,7 +35,7 @@ YES = (
 NO = (
     "no", "nope", "nah", "don't", "dont", "do not", "cancel", "stop", "wait", "not yet", "hold on",
     "never mind", "nevermind", "not",
-    "ne", "nereikia", "palauk", "atšauk", "atšaukti", "nenoriu",
+    "ne", "nereikia", "palauk", "atšauk", "atšaukti", "atšaukite", "nenoriu",
     "hayır", "yok", "iptal", "bekle", "vazgeç", "istemiyorum",
     "لا", "ألغ", "الغاء", "إلغاء", "انتظر",
     "nein", "non", "não", "нет", "nie",
@@ -47,6 +47,10 @@ CHANGE = (
     "لكن", "غير", "أضف",
     "aber", "mais", "pero", "но", "ale",
 )  # fmt: skip
+# When the write awaiting a yes is itself a cancellation, "cancel" names the action being
+# confirmed ("Yes, cancel it"), not a refusal; a plain "no"/"don't" still refuses.
+CANCEL_VERBS = ("cancel", "atšauk", "atšaukti", "atšaukite", "iptal", "ألغ", "الغاء", "إلغاء")
+CANCEL_CJK = "取消"
 YES_CJK = ("是的", "是", "好的", "好", "确认", "可以", "行", "没问题", "下单", "对", "嗯", "确定", "同意")
 NO_CJK = ("不", "取消", "等等", "别", "算了")
 CHANGE_CJK = ("但", "不过", "换", "加", "改")
@@ -80,22 +84,30 @@ def _cjk(text: str) -> str:
     return "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf")
 
 
-def classify(message: str) -> Answer:
-    """``yes`` only for a short, unambiguous confirmation; ``no`` for a refusal."""
+def classify(message: str, action: str = "") -> Answer:
+    """``yes`` only for a short, unambiguous confirmation; ``no`` for a refusal.
+
+    ``action`` is the tool awaiting the answer (e.g. ``cancel_order``): its own verb then
+    counts neither as a refusal nor as a yes by itself.
+    """
     text = message.strip()
+    cancelling = action.startswith("cancel")
     if not text or any(q in text for q in "?？؟"):
         return "unclear"
     han = _cjk(text)
     if han:
         if len(han) > MAX_CJK_CHARS or any(c in han for c in CHANGE_CJK):
             return "unclear"
+        if cancelling:
+            han = han.replace(CANCEL_CJK, "")
         if any(n in han for n in NO_CJK):
             return "no"
         return "yes" if any(y in han for y in YES_CJK) else "unclear"
     words = _words(text)
     if not words or len(words) > MAX_WORDS:
         return "unclear"
-    yes, no = _says(words, YES), _says(words, NO)
+    refusals = tuple(n for n in NO if n not in CANCEL_VERBS) if cancelling else NO
+    yes, no = _says(words, YES), _says(words, refusals)
     if no:
         return "unclear" if yes else "no"
     return "yes" if yes and not _says(words, CHANGE) else "unclear"

@@ -207,7 +207,7 @@ class Agent:
         pending = record.state.pending
         if pending is None or pending.confirmed or pending.turn != record.state.turn - 1:
             return
-        answer = confirmation.classify(text)
+        answer = confirmation.classify(text, pending.tool)
         if answer == "no":
             record.state.pending = None
         elif answer == "yes":

@@ -168,3 +168,29 @@ def test_a_cancel_the_shopper_did_not_confirm_does_not_happen(make_agent: MakeAg
     assert second.tool_calls[0].result["status"] == "needs_confirmation"
     with agent.db.session() as s:
         assert s.scalar(select(Order.status).where(Order.order_id == "A1002")) == "paid"
+
+
+@pytest.mark.parametrize(
+    "message", ["Yes, cancel it", "Evet, iptal et", "Taip, atšaukite", "نعم، ألغِ الطلب", "好的，取消吧"]
+)
+def test_cancel_verb_confirms_a_pending_cancellation(message: str) -> None:
+    assert classify(message, "cancel_order") == "yes"
+    assert classify(message) != "yes"  # for a checkout, "cancel" is a refusal
+
+
+@pytest.mark.parametrize("message", ["No, don't cancel it", "Hayır, iptal etme", "不要取消"])
+def test_a_no_still_refuses_a_pending_cancellation(message: str) -> None:
+    assert classify(message, "cancel_order") == "no"
+
+
+def test_yes_cancel_it_cancels_the_order(make_agent: MakeAgent) -> None:
+    args = {"order_id": "A1002", "email": "mehmet@example.org"}
+    agent = make_agent(
+        call("cancel_order", **args),
+        "I will cancel order A1002 with the Polar bag, total 89.00 EUR. Confirm?",
+        call("cancel_order", **args),
+        "Cancelled.",
+    )
+    first = agent.turn(MERCHANT, None, "cancel A1002, mehmet@example.org")
+    second = agent.turn(MERCHANT, first.session_id, "Yes, cancel it")
+    assert second.tool_calls[0].result["cancelled"]["status"] == "cancelled"
