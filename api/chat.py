@@ -23,9 +23,11 @@ from agent.events import AgentEvent, TurnResult
 from api.cards import card_skus, pending_checkout, product_cards
 from api.deps import AppState
 from api.sessions import ShopperSession
+from channels import takeover
 from shop.carts import view_cart
 from shop.db import Database
-from shop.models import Product
+from shop.errors import NotFound
+from shop.models import Conversation, Product, utcnow
 
 log = logging.getLogger("shopagent.chat")
 FORWARDED = frozenset({"token", "tool_started", "tool_finished", "cart", "error"})
@@ -82,11 +84,61 @@ def shape(db: Database, merchant_id: str, result: TurnResult) -> dict[str, Any]:
     }
 
 
+def _held(state: AppState, shopper: ShopperSession, message: str) -> dict[str, Any] | None:
+    """While a person from the store handles the conversation the assistant stays silent: the
+    message is kept for them and the answer says so (``held``), as on the messaging channels."""
+    try:
+        silent = takeover.hold_if_silent(
+            state.db,
+            shopper.merchant_id,
+            shopper.session_id,
+            message,
+            utcnow(),
+            state.settings.handoff_wait_minutes,
+        )
+    except NotFound:  # no conversation yet: nobody can have taken it over
+        return None
+    if not silent:
+        return None
+    return {
+        "session_id": shopper.session_id,
+        "reply": "",
+        "cart": cart_public(state.db, shopper.merchant_id, shopper.session_id),
+        "tool_calls": [],
+        "products": [],
+        "checkout": None,
+        "handoff": True,
+        "held": True,
+        "lang": "",
+    }
+
+
 def _run_and_shape(
     state: AppState, shopper: ShopperSession, message: str, on_event: Callable[[AgentEvent], None] | None
 ) -> dict[str, Any]:
+    held = _held(state, shopper, message)
+    if held is not None:
+        return held
     result = state.agent.turn(shopper.merchant_id, shopper.session_id, message, on_event)
     return shape(state.db, shopper.merchant_id, result)
+
+
+def visible_messages(db: Database, merchant_id: str, session_id: str, after: int) -> dict[str, Any]:
+    """What the shopper sees of their conversation from message ``after`` on: their own words,
+    the assistant's replies and a person's replies (``author: merchant``); never tool traffic."""
+    with db.read_session() as session:
+        row = session.get(Conversation, session_id)
+        if row is None or row.merchant_id != merchant_id:
+            return {"handoff": "", "messages": [], "next": 0}
+        messages = list(row.messages or [])
+        shown = []
+        for index, item in enumerate(messages[after:], start=after):
+            role, text = item.get("role"), item.get("content")
+            if role not in ("user", "assistant") or not isinstance(text, str) or not text.strip():
+                continue
+            author = "merchant" if item.get("name") == takeover.MERCHANT_AUTHOR else role
+            shown.append({"index": index, "author": author, "text": text})
+        return {"handoff": row.handoff, "messages": shown, "next": len(messages)}
 
 
 async def answer(

@@ -118,7 +118,24 @@ class ChatPublic(BaseModel):
     products: list[ProductCardPublic] = Field(default_factory=list)
     checkout: CheckoutPublic | None = Field(default=None, description="A summary awaiting confirmation.")
     handoff: bool = False
+    held: bool = Field(
+        default=False,
+        description="A person from the store handles this conversation: the assistant did not answer; "
+        "their replies appear in GET /v1/chat/messages.",
+    )
     lang: str = ""
+
+
+class VisibleMessagePublic(BaseModel):
+    index: int
+    author: Literal["user", "assistant", "merchant"]
+    text: str = Field(description="Plain text: render it as text, never as HTML.")
+
+
+class ConversationMessagesPublic(BaseModel):
+    handoff: str = Field(description="'' | requested | taken | handled")
+    messages: list[VisibleMessagePublic]
+    next: int = Field(description="Pass as ?after= to get only newer messages.")
 
 
 # -- cart and checkout --------------------------------------------------------------------
@@ -333,3 +350,67 @@ class HealthPublic(BaseModel):
     status: Literal["ok"]
     model: str
     version: str
+
+
+# -- promotions, bounded offers, wishlists ---------------------------------------------
+Percent = Annotated[str, StringConstraints(pattern=r"^\d{1,3}(\.\d{1,2})?$")]
+
+
+class PromotionPublic(BaseModel):
+    id: str
+    code: str | None = Field(description="Coupon code the shopper types; null for an automatic promotion.")
+    label: str
+    kind: Literal["percent", "fixed"]
+    value: str
+    scope: Literal["cart", "product", "category"]
+    targets: list[str]
+    min_spend: str | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    usage_limit: int | None
+    per_shopper_limit: int | None
+    stackable: bool
+    active: bool
+    uses: int = Field(description="Placed orders that redeemed it.")
+
+
+class OfferLimitIn(_In):
+    scope: Literal["product", "category"]
+    targets: list[Annotated[str, StringConstraints(min_length=1, max_length=SKU_MAX)]] = Field(
+        min_length=1, max_length=500, description="SKUs (or parent ids) or categories."
+    )
+    max_percent: Percent = Field(description="The largest discount the assistant may offer, e.g. '10'.")
+
+
+class OfferLimitsIn(_In):
+    limits: list[OfferLimitIn] = Field(max_length=200)
+
+
+class OfferLimitsPublic(BaseModel):
+    limits: list[dict[str, Any]]
+
+
+class OfferPublic(BaseModel):
+    session_id: str
+    sku: str
+    percent: str
+    status: str = Field(description="offered, refused (over the limit) or replaced.")
+    reason: str
+    created_at: datetime
+
+
+class WishlistItemPublic(BaseModel):
+    sku: str
+    title: str
+    price: Amount
+    currency: str
+    in_stock: bool
+
+
+class WishlistPublic(BaseModel):
+    items: list[WishlistItemPublic]
+    share_path: str | None = Field(description="Read-only link to the list, relative to the server.")
+
+
+class SharedWishlistPublic(BaseModel):
+    items: list[WishlistItemPublic]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from api import chat, privacy, sessions
@@ -34,6 +34,7 @@ from api.schemas import (
     CheckoutIn,
     CheckoutPublic,
     ConfirmIn,
+    ConversationMessagesPublic,
     FeedbackIn,
     FeedbackPublic,
     OrderLookupIn,
@@ -149,6 +150,15 @@ async def chat_stream(
     )
     sessions.attach(response, request, shopper)
     return response
+
+
+@router.get("/chat/messages", response_model=ConversationMessagesPublic, responses=READ)
+def chat_messages(
+    db: DbDep, shopper: SessionDep, after: Annotated[int, Query(ge=0, le=1_000_000)] = 0
+) -> dict[str, Any]:
+    """The conversation as the shopper sees it, from message ``after`` on: the widget polls this
+    while a person from the store handles the conversation, to show their replies."""
+    return chat.visible_messages(db, shopper.merchant_id, shopper.session_id, after)
 
 
 @router.get("/cart", response_model=CartPublic, responses=READ)

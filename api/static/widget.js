@@ -31,7 +31,7 @@
       back: "Back", placed: "Order {id} is placed.", thinking: "Thinking…", working: "Looking that up…",
       error: "Something went wrong. Please try again.", rateLimited: "Too many messages. Please wait {s} seconds.",
       helpful: "Helpful", notHelpful: "Not helpful", thanks: "Thanks for the feedback!",
-      handoff: "A person from our team will follow up.", language: "Language", you: "You", assistant: "Assistant",
+      handoff: "A person from our team will follow up.", language: "Language", you: "You", assistant: "Assistant", person: "Store staff",
       quickReplies: "Suggestions", products: "Products",
       quick: ["Show me tents", "What is your return policy?", "Where is my order?", "Talk to a person"],
     },
@@ -48,7 +48,7 @@
       thinking: "Galvoju…", working: "Ieškau…", error: "Kažkas nepavyko. Bandykite dar kartą.",
       rateLimited: "Per daug žinučių. Palaukite {s} s.", helpful: "Naudinga", notHelpful: "Nenaudinga",
       thanks: "Ačiū už atsiliepimą!", handoff: "Mūsų komandos narys su jumis susisieks.", language: "Kalba",
-      you: "Jūs", assistant: "Asistentas", quickReplies: "Pasiūlymai", products: "Prekės",
+      you: "Jūs", assistant: "Asistentas", person: "Parduotuvės darbuotojas", quickReplies: "Pasiūlymai", products: "Prekės",
       quick: ["Parodykite palapines", "Kokia grąžinimo tvarka?", "Kur mano užsakymas?", "Noriu kalbėti su žmogumi"],
     },
     tr: {
@@ -63,7 +63,7 @@
       back: "Geri", placed: "{id} numaralı siparişiniz alındı.", thinking: "Düşünüyorum…", working: "Bakıyorum…",
       error: "Bir şeyler ters gitti. Lütfen tekrar deneyin.", rateLimited: "Çok fazla mesaj. Lütfen {s} saniye bekleyin.",
       helpful: "Faydalı", notHelpful: "Faydalı değil", thanks: "Geri bildiriminiz için teşekkürler!",
-      handoff: "Ekibimizden biri sizinle iletişime geçecek.", language: "Dil", you: "Siz", assistant: "Asistan",
+      handoff: "Ekibimizden biri sizinle iletişime geçecek.", language: "Dil", you: "Siz", assistant: "Asistan", person: "Mağaza çalışanı",
       quickReplies: "Öneriler", products: "Ürünler",
       quick: ["Çadırları göster", "İade politikanız nedir?", "Siparişim nerede?", "Bir kişiyle görüşmek istiyorum"],
     },
@@ -79,7 +79,7 @@
       thinking: "جارٍ التفكير…", working: "جارٍ البحث…", error: "حدث خطأ ما. يرجى المحاولة مرة أخرى.",
       rateLimited: "رسائل كثيرة جدًا. يرجى الانتظار {s} ثانية.", helpful: "مفيد", notHelpful: "غير مفيد",
       thanks: "شكرًا على ملاحظاتك!", handoff: "سيتواصل معك أحد أعضاء فريقنا.", language: "اللغة", you: "أنت",
-      assistant: "المساعد", quickReplies: "اقتراحات", products: "المنتجات",
+      assistant: "المساعد", person: "موظف المتجر", quickReplies: "اقتراحات", products: "المنتجات",
       quick: ["أرني الخيام", "ما هي سياسة الإرجاع؟", "أين طلبي؟", "أريد التحدث إلى شخص"],
     },
     zh: {
@@ -92,7 +92,7 @@
       discount: "折扣", confirm: "确认下单", back: "返回", placed: "订单 {id} 已提交。", thinking: "正在思考…",
       working: "正在查询…", error: "出了点问题，请重试。", rateLimited: "消息过多，请等待 {s} 秒。",
       helpful: "有帮助", notHelpful: "没有帮助", thanks: "感谢您的反馈！", handoff: "我们的工作人员会与您联系。",
-      language: "语言", you: "您", assistant: "助手", quickReplies: "建议", products: "商品",
+      language: "语言", you: "您", assistant: "助手", person: "店员", quickReplies: "建议", products: "商品",
       quick: ["给我看看帐篷", "退货政策是什么？", "我的订单在哪里？", "我想和人工客服交谈"],
     },
   };
@@ -287,7 +287,7 @@
   // -- messages ----------------------------------------------------------------------------
   function addMessage(role, text) {
     const bubble = el("p", { class: "sa-text", text: text });
-    const who = el("span", { class: "sa-visually-hidden", label: role === "user" ? "you" : "assistant" });
+    const who = el("span", { class: "sa-visually-hidden", label: role === "user" ? "you" : role === "person" ? "person" : "assistant" });
     const item = el("div", { class: "sa-message sa-" + role }, [who, bubble]);
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
@@ -618,13 +618,44 @@
       setLanguage(result.lang, false);
     }
     reply.bubble.classList.remove("sa-pending");
-    reply.bubble.textContent = result.reply; // text, never HTML
-    addFeedback(reply.item, state.replies++);
-    renderCards(result.products, reply.item);
+    if (result.held) {
+      // A person from the store has the conversation: the assistant stayed silent.
+      reply.item.remove();
+      addMessage("assistant", "").bubble.replaceWith(el("p", { class: "sa-note", text: t("handoff") }));
+    } else {
+      reply.bubble.textContent = result.reply; // text, never HTML
+      addFeedback(reply.item, state.replies++);
+      renderCards(result.products, reply.item);
+    }
     renderCart(result.cart);
-    if (result.handoff) reply.item.appendChild(el("p", { class: "sa-note", text: t("handoff") }));
+    if (result.handoff && !result.held) reply.item.appendChild(el("p", { class: "sa-note", text: t("handoff") }));
+    if (result.handoff) watchPerson();
     if (result.checkout) showSummary(result.checkout);
     return Boolean(result.checkout);
+  }
+
+  // While a person handles the conversation, show their replies as they arrive.
+  const POLL_MS = 5000;
+  function watchPerson() {
+    if (state.polling) return;
+    state.polling = true;
+    const poll = async () => {
+      try {
+        const data = await api("GET", "/v1/chat/messages?after=" + (state.seen || 0));
+        if (state.seen !== undefined) {
+          for (const m of data.messages) if (m.author === "merchant") addMessage("person", m.text);
+        }
+        state.seen = data.next;
+        if (data.handoff === "handled" || data.handoff === "") {
+          state.polling = false;
+          return;
+        }
+      } catch (e) {
+        /* the network may be down for a moment: keep polling */
+      }
+      window.setTimeout(poll, POLL_MS);
+    };
+    poll();
   }
 
   form.addEventListener("submit", (event) => {

@@ -155,3 +155,40 @@ def test_web_conversations_keep_the_reply_for_the_widget(
     with db.read_session() as s:
         messages = s.get(Conversation, sid).messages  # type: ignore[union-attr]
         assert messages[-1] == {"role": "assistant", "content": "On it.", "name": "merchant"}
+
+
+def test_web_chat_respects_takeover(
+    client: TestClient, db: Database, model: FunctionModel, auth: dict[str, str]
+) -> None:
+    first = client.post("/v1/chat", json={"message": "hi"}).json()
+    sid = first["session_id"]
+    assert first["held"] is False
+    assert client.post(f"{BASE}/conversations/{sid}/takeover", headers=auth).status_code == 200
+
+    calls = len(model.sent)
+    held = client.post("/v1/chat", json={"message": "is anyone there?", "session_id": sid}).json()
+    assert held["held"] is True and held["handoff"] is True and held["reply"] == ""
+    assert len(model.sent) == calls  # the assistant stayed silent
+    streamed = client.post("/v1/chat/stream", json={"message": "hello?", "session_id": sid})
+    assert '"held":true' in streamed.text and len(model.sent) == calls
+
+    reply = client.post(f"{BASE}/conversations/{sid}/replies", headers=auth, json={"text": "Jonas here."})
+    assert reply.status_code == 200 and reply.json()["delivered"] is False  # no channel: the widget polls
+    seen = client.get("/v1/chat/messages", headers={"X-Session-Id": sid}).json()
+    assert [(m["author"], m["text"]) for m in seen["messages"]][-3:] == [
+        ("user", "is anyone there?"),
+        ("user", "hello?"),
+        ("merchant", "Jonas here."),
+    ]
+    assert seen["handoff"] == "taken"
+    newer = client.get("/v1/chat/messages", params={"after": seen["next"]}, headers={"X-Session-Id": sid})
+    assert newer.json()["messages"] == []
+    # Another session (no cookie, an id the server never issued) sees nothing of it.
+    cookies = dict(client.cookies)
+    client.cookies.clear()
+    assert client.get("/v1/chat/messages", headers={"X-Session-Id": "s_" + "x" * 30}).json()["messages"] == []
+    client.cookies.update(cookies)
+
+    client.post(f"{BASE}/conversations/{sid}/release", headers=auth)
+    again = client.post("/v1/chat", json={"message": "do you have a tent?", "session_id": sid}).json()
+    assert again["held"] is False and len(model.sent) > calls

@@ -213,3 +213,34 @@ def test_widget_embedded_on_another_site(live_server: Servers, browser: Any) -> 
     page.keyboard.press("Escape")
     assert launcher.get_attribute("aria-expanded") == "false"
     assert errors == []
+
+
+def test_a_person_from_the_store_answers_in_the_widget(
+    live_server: Servers, browser: Any, db: Database
+) -> None:
+    import httpx
+
+    from api.keys import create_api_key
+    from shop.models import Conversation
+    from tests.conftest import MERCHANT
+
+    page = browser.new_page()
+    page.goto(live_server.store + "/")
+    page.get_by_label("Message").fill("hello")
+    page.keyboard.press("Enter")
+    page.locator(".sa-assistant .sa-text").last.wait_for(timeout=15_000)
+    with db.read_session() as s:
+        sid = s.scalars(select(Conversation.id).order_by(Conversation.created_at.desc())).first()
+    auth = {"Authorization": f"Bearer {create_api_key(db, MERCHANT).key}"}
+    base = f"{live_server.store}/v1/merchants/{MERCHANT}/conversations/{sid}"
+    assert httpx.post(f"{base}/takeover", headers=auth).status_code == 200
+
+    page.get_by_label("Message").fill("is a person there?")
+    page.keyboard.press("Enter")
+    page.locator(".sa-note").last.wait_for(timeout=15_000)
+    assert httpx.post(f"{base}/replies", headers=auth, json={"text": "Yes, Jonas here."}).status_code == 200
+    person = page.locator(".sa-person .sa-text").last
+    person.wait_for(timeout=15_000)
+    assert person.inner_text() == "Yes, Jonas here."
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "widget-person-reply.png"))
