@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.channels import HubDep, channel_errors
-from api.deps import DbDep, MerchantDep, StateDep
+from api.deps import DbDep, MerchantDep, SettingsDep, StateDep
 from api.errors import error_responses
 from api.schemas import MERCHANT_PATTERN
 from channels import dedup, ordersync, takeover, webhooks
@@ -165,22 +165,35 @@ def list_webhooks(merchant_id: MerchantDep, db: DbDep) -> list[dict[str, Any]]:
 @router.post(
     "/webhooks", response_model=WebhookEndpointPublic, status_code=status.HTTP_201_CREATED, responses=AUTH
 )
-def add_webhook(merchant_id: MerchantDep, db: DbDep, body: WebhookEndpointIn) -> dict[str, Any]:
+def add_webhook(
+    merchant_id: MerchantDep, db: DbDep, settings: SettingsDep, body: WebhookEndpointIn
+) -> dict[str, Any]:
     """Send events to a URL, signed with the merchant's signing secret (see ``/signing-secret``)."""
     with db.session() as session:
         return _endpoint(
-            webhooks.add_endpoint(session, merchant_id, body.url, list(body.events), body.description)
+            webhooks.add_endpoint(
+                session,
+                merchant_id,
+                body.url,
+                list(body.events),
+                body.description,
+                settings.webhook_allow_private,
+            )
         )
 
 
 @router.patch("/webhooks/{endpoint_id}", response_model=WebhookEndpointPublic, responses=AUTH)
 def update_webhook(
-    merchant_id: MerchantDep, db: DbDep, endpoint_id: EndpointId, body: WebhookEndpointUpdate
+    merchant_id: MerchantDep,
+    db: DbDep,
+    settings: SettingsDep,
+    endpoint_id: EndpointId,
+    body: WebhookEndpointUpdate,
 ) -> dict[str, Any]:
     with db.session() as session:
         row = webhooks.get_endpoint(session, merchant_id, endpoint_id)
         if body.url is not None:
-            row.url = webhooks.check_url(body.url)
+            row.url = webhooks.check_url(body.url, settings.webhook_allow_private)
         if body.events is not None:
             row.events = webhooks.check_events(list(body.events))
         if body.description is not None:

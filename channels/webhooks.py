@@ -14,6 +14,7 @@ leaves it to be retried.
 from __future__ import annotations
 
 import json
+import ipaddress
 import secrets
 import time
 from dataclasses import dataclass
@@ -82,13 +83,36 @@ def rotate_secret(session: Session, merchant_id: str) -> str:
     return row.secret
 
 
-def check_url(url: str) -> str:
+INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
+
+
+def _internal_host(host: str) -> bool:
+    """A loopback, private, link-local or reserved address, or a name that only means one."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(INTERNAL_SUFFIXES):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return not address.is_global
+
+
+def check_url(url: str, allow_private: bool = False) -> str:
+    """An absolute http(s) URL without credentials that does not point into the server's own
+    network (unless ``allow_private``, i.e. ``SHOPAGENT_WEBHOOK_ALLOW_PRIVATE=true``): a merchant
+    key must not turn the webhook sender into a probe of the machine's internal services."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidRequest("url: give an absolute http:// or https:// URL")
     if parts.username or parts.password:
         raise InvalidRequest(
             "url: credentials in the URL would be stored in clear; the signature authenticates us"
+        )
+    if not allow_private and _internal_host(parts.hostname):
+        raise InvalidRequest(
+            f"url: {parts.hostname} is a local or private address; use a public host, or set "
+            "SHOPAGENT_WEBHOOK_ALLOW_PRIVATE=true if the receiver really runs on your own network"
         )
     return url.strip()
 
@@ -101,11 +125,16 @@ def check_events(events: list[str]) -> list[str]:
 
 
 def add_endpoint(
-    session: Session, merchant_id: str, url: str, events: list[str], description: str = ""
+    session: Session,
+    merchant_id: str,
+    url: str,
+    events: list[str],
+    description: str = "",
+    allow_private: bool = False,
 ) -> WebhookEndpoint:
     row = WebhookEndpoint(
         merchant_id=merchant_id,
-        url=check_url(url),
+        url=check_url(url, allow_private),
         events=check_events(events),
         description=description.strip(),
         active=True,

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
         le=7 * 24 * 60,
         description="Minutes the assistant stays silent after a handoff nobody took (0: until released).",
     )
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow webhook URLs on loopback or private networks."
+    )
     webhook_max_attempts: int = Field(default=8, ge=1, le=30, description="Delivery attempts per event.")
     webhook_backoff_s: float = Field(
         default=10.0, gt=0, le=3600, description="Wait before the first retry; doubles each attempt."

@@ -264,3 +264,27 @@ def test_endpoints_api_delivery_log_test_ping_and_secret(
     assert client.get(f"{BASE}/webhooks", headers=other).status_code == 403
     assert client.get(f"{BASE}/signing-secret", headers=other).status_code == 403
     assert client.get(f"{BASE}/webhook-deliveries").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:5432/", "http://localhost/hook", "http://[::1]/x", "http://10.0.0.7/x",
+     "http://169.254.169.254/latest/meta-data", "http://192.168.1.1/", "https://redis.internal/x",
+     "http://0.0.0.0:6379/"],
+)  # fmt: skip
+def test_webhook_urls_into_the_servers_own_network_are_refused(
+    client: TestClient, auth: dict[str, str], url: str
+) -> None:
+    refused = client.post(f"{BASE}/webhooks", headers=auth, json={"url": url})
+    assert refused.status_code == 422 and "SHOPAGENT_WEBHOOK_ALLOW_PRIVATE" in refused.json()["detail"]
+    assert client.get(f"{BASE}/webhooks", headers=auth).json() == []
+    created = client.post(f"{BASE}/webhooks", headers=auth, json={"url": "https://erp.example/hooks"})
+    moved = client.patch(f"{BASE}/webhooks/{created.json()['endpoint_id']}", headers=auth, json={"url": url})
+    assert moved.status_code == 422
+
+
+def test_private_webhook_urls_when_the_operator_allows_them() -> None:
+    from channels.webhooks import check_url
+
+    assert check_url("http://10.0.0.7/hook", allow_private=True) == "http://10.0.0.7/hook"
+    assert check_url("https://8.8.8.8/hook") == "https://8.8.8.8/hook"
