@@ -54,8 +54,10 @@ def ingest(
 def chat(model: ModelOpt = None, merchant: Annotated[str | None, typer.Option()] = None) -> None:
     """Talk to the agent in the terminal."""
     from agent.chat_cli import chat as run_chat
+    from channels import outbox
     from shop.settings import load_settings
 
+    outbox.install()  # orders placed here reach the merchant's webhooks like those from the server
     run_chat(load_settings(), model=model, merchant=merchant)
 
 
