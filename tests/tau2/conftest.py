@@ -17,15 +17,20 @@ from evals.tau2.store import TemplateStore
 from evals.tau2.tasks import Task, load_tasks
 from shop.db import Database
 
-DEFAULT_DIR = Path(__file__).resolve().parents[3] / "shared" / "tau2-retail"
+CANDIDATES = (
+    Path(__file__).resolve().parents[3] / "shared" / "tau2-retail",  # beside the repository
+    Path("/work/shared/tau2-retail"),  # the workplace's shared folder, for clones made elsewhere
+)
 
 
 @pytest.fixture(scope="session")
 def tau2_dir() -> Path:
-    folder = Path(os.environ.get("SHOPAGENT_TAU2_DIR", DEFAULT_DIR))
-    if not (folder / "db.json").is_file():
-        pytest.skip(f"τ² retail data not found at {folder} (set SHOPAGENT_TAU2_DIR)")
-    return folder
+    given = os.environ.get("SHOPAGENT_TAU2_DIR")
+    folders = [Path(given)] if given else list(CANDIDATES)
+    for folder in folders:
+        if (folder / "db.json").is_file():
+            return folder
+    pytest.skip(f"τ² retail data not found at {', '.join(map(str, folders))} (set SHOPAGENT_TAU2_DIR)")
 
 
 @pytest.fixture(scope="session")
