@@ -196,7 +196,7 @@ def eval_(
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run one pass and print what it did.")] = False,
 ) -> None:
-    """Deliver merchant webhooks from the outbox, with retries (runs until interrupted)."""
+    """Deliver merchant webhooks and abandoned-cart reminders, with retries (runs until interrupted)."""
     import json
 
     from channels.worker import run_worker
@@ -205,7 +205,8 @@ def worker(
     settings = load_settings()
     if not once:
         typer.echo(
-            f"shopagent worker: delivering webhooks, polling every {settings.worker_poll_s:g}s (Ctrl-C stops)"
+            f"shopagent worker: delivering webhooks and cart reminders, polling every {settings.worker_poll_s:g}s"
+            " (Ctrl-C stops)"
         )
     counts = run_worker(settings, once=once)
     if once:

@@ -20,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from agent.service import Agent, build_agent
-from api import channels, errors, integrations, merchant, shopper, widget
+from api import channels, errors, integrations, merchant, promotions, retention, shopper, widget, wishlists
 from api.deps import AppState
 from api.jobs import IngestJobs, pipeline_runner
 from api.limits import JSON_BODY_LIMIT, BodyLimitMiddleware, RateLimits
@@ -82,6 +82,10 @@ def create_app(settings: Settings | None = None, agent: Agent | None = None) -> 
     app.include_router(widget.router)
     app.include_router(channels.router)  # issue 11: Telegram / WhatsApp / Messenger webhooks
     app.include_router(integrations.router)  # issue 11: merchant webhooks, order sync in, takeover
+    app.include_router(promotions.router)  # issue 10: promotions, offer limits, offers log
+    app.include_router(wishlists.router)  # issue 10: own and shared wishlists
+    app.include_router(retention.router)  # issue 10: returning shoppers, cart links, ratings
+    app.include_router(retention.merchant_router)
     app.mount("/static/demo", StaticFiles(directory=DEMO_IMAGES), name="demo-images")
 
     @app.get("/healthz", response_model=HealthPublic, tags=["operations"])

@@ -3,19 +3,21 @@
 An email counts as verified for a session when the agent verified it there (an order
 lookup with id and email), or when the request names an order placed with that email.
 Orders are kept for the merchant's books but lose the personal data on them; customer
-records, conversations that verified the email, their carts and feedback are deleted.
+records, conversations that verified the email, their carts, wishlists, consents and feedback
+are deleted (the same erasure as forgetting a remembered shopper, :mod:`shop.forget`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from agent.state import ConversationState
 from shop.errors import NotFound
-from shop.models import Cart, Checkout, Conversation, Customer, Feedback, Order, OrderEvent
+from shop.forget import forget
+from shop.models import Conversation, Customer, Feedback, Order
 from shop.orders import find_order, normalize_email, order_to_dict
 
 NOT_VERIFIED = "this email is not verified for this session: include an order id placed with it"
@@ -111,48 +113,6 @@ def export(session: Session, merchant_id: str, session_id: str, email: str) -> d
 
 
 def erase(session: Session, merchant_id: str, session_id: str, email: str) -> dict[str, Any]:
-    customer_ids = list(
-        session.scalars(
-            select(Customer.id).where(
-                Customer.merchant_id == merchant_id, func.lower(Customer.email) == email
-            )
-        )
-    )
-    orders = _orders(session, merchant_id, email)
-    for order in orders:
-        order.email = ""
-        order.shipping_address = {}
-        order.events.append(OrderEvent(kind="anonymized", data={"reason": "shopper erasure request"}))
-    if customer_ids:
-        session.execute(update(Order).where(Order.customer_id.in_(customer_ids)).values(customer_id=None))
-        session.execute(delete(Customer).where(Customer.id.in_(customer_ids)))
-    checkouts = list(
-        session.scalars(
-            select(Checkout).where(Checkout.merchant_id == merchant_id, func.lower(Checkout.email) == email)
-        )
-    )
-    for checkout in checkouts:
-        checkout.email = ""
-        checkout.shipping_address = {}
-    conversations = _conversations(session, merchant_id, session_id, email)
-    ids = [c.id for c in conversations]
-    feedback = len(
-        list(
-            session.scalars(
-                select(Feedback.id).where(Feedback.merchant_id == merchant_id, Feedback.session_id.in_(ids))
-            )
-        )
-    )
-    session.execute(delete(Feedback).where(Feedback.merchant_id == merchant_id, Feedback.session_id.in_(ids)))
-    session.execute(delete(Cart).where(Cart.merchant_id == merchant_id, Cart.session_id.in_(ids)))
-    for conversation in conversations:
-        session.delete(conversation)
-    session.flush()
-    return {
-        "email": email,
-        "customers_deleted": len(customer_ids),
-        "orders_anonymized": len(orders),
-        "checkouts_anonymized": len(checkouts),
-        "conversations_deleted": len(conversations),
-        "feedback_deleted": feedback,
-    }
+    """Everything the store keeps about the email goes (:func:`shop.forget.forget`: profile,
+    consents, conversations, carts, wishlists, ratings); orders stay, anonymised."""
+    return {"email": email, **forget(session, merchant_id, emails=[email], session_ids=[session_id])}

@@ -12,7 +12,7 @@ import anyio
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from api import chat, privacy, sessions
+from api import chat, privacy, retention, sessions
 from api.deps import (
     ChatQuota,
     DbDep,
@@ -45,6 +45,7 @@ from api.schemas import (
     PrivacyIn,
     StorePublic,
 )
+from ingest.sanitize import clean_text
 from shop import carts, checkout, orders
 from shop.catalog import get_merchant
 from shop.models import Feedback
@@ -70,7 +71,7 @@ PRIVATE = error_responses(400, 403, 404, 422, 429)
 
 
 def _check_message(message: str, settings: Settings) -> str:
-    text = message.strip()
+    text = clean_text(message).strip()  # what is left once control and invisible characters go
     if not text:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the message is empty")
     if len(text) > settings.max_message_chars:
@@ -122,6 +123,7 @@ async def chat_turn(
     message = _check_message(body.message, settings)
     shopper = await anyio.to_thread.run_sync(_chat_session, request, state, merchant_id, body)
     sessions.attach(response, request, shopper)
+    await anyio.to_thread.run_sync(retention.recognize, request, response, state.db, state.settings, shopper)
     return await chat.answer(state, shopper, message)
 
 
@@ -149,6 +151,7 @@ async def chat_stream(
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
     sessions.attach(response, request, shopper)
+    await anyio.to_thread.run_sync(retention.recognize, request, response, state.db, state.settings, shopper)
     return response
 
 

@@ -19,6 +19,7 @@ import httpx
 
 from channels import dedup, webhooks
 from channels.outbox import install
+from channels.reminders import ReminderTasks
 from shop.db import Database
 from shop.models import utcnow
 from shop.settings import Settings
@@ -79,7 +80,10 @@ class Worker:
 
 def build_worker(settings: Settings, db: Database, client: httpx.Client) -> Worker:
     install()
-    return Worker(db, client, webhooks.RetryPolicy.from_settings(settings), poll_s=settings.worker_poll_s)
+    worker = Worker(db, client, webhooks.RetryPolicy.from_settings(settings), poll_s=settings.worker_poll_s)
+    cart_reminders = ReminderTasks(settings, db, client)
+    worker.tasks += [cart_reminders.produce, cart_reminders.send]
+    return worker
 
 
 def run_worker(settings: Settings, once: bool = False) -> dict[str, int]:

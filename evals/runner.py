@@ -26,7 +26,7 @@ from evals.retrieval import evaluate_suite_retrieval
 from evals.schema import Dialogue
 from evals.suite import Suite
 from evals.workspace import EvalSetupError, Workspace, default_embed_cache
-from shop import carts
+from shop import carts, shoppers
 from shop.db import Database
 from shop.models import Order
 from shop.payments import get_provider
@@ -105,6 +105,23 @@ def read_final_state(
     return FinalState(cart=cart, orders_placed=int(placed or 0) - baseline, order_status=statuses)
 
 
+def come_back(db: Database, merchant_id: str, session_id: str, days: int) -> str:
+    """A new session in the same browser: a remembered shopper's cookie links it to their profile,
+    exactly as the HTTP API does; anyone else starts a conversation that knows nothing."""
+    from agent.state import load_or_create_in, new_session_id
+
+    fresh = new_session_id()
+    with db.session() as session:
+        load_or_create_in(session, merchant_id, fresh)
+        customer = shoppers.linked_customer(session, merchant_id, session_id)
+        if customer is not None:
+            token = shoppers.issue_token(session, merchant_id, customer.id, days)
+            recognised = shoppers.customer_of_token(session, merchant_id, token)
+            if recognised is not None:
+                shoppers.link(session, merchant_id, fresh, recognised)
+    return fresh
+
+
 def run_trial(
     workspace: Workspace, dialogue: Dialogue, index: int, trial: int, factory: ModelFactory
 ) -> TrialResult:
@@ -120,6 +137,8 @@ def run_trial(
         agent = Agent(settings, db, workspace.retriever(db), model, get_provider(settings))
         session_id: str | None = None
         for turn in dialogue.turns:
+            if turn.new_session and session_id is not None:
+                session_id = come_back(db, workspace.merchant_id, session_id, settings.remember_days)
             started = time.perf_counter()
             try:
                 result = agent.turn(workspace.merchant_id, session_id, turn.user)

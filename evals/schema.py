@@ -87,6 +87,9 @@ class Expect(_Strict):
 class Turn(_Strict):
     user: str = Field(min_length=1)
     """What the shopper says."""
+    new_session: bool = False
+    """The shopper comes back later: this turn opens a new session in the same browser, which keeps
+    the remember-me cookie (so only a shopper who opted in is recognised)."""
     expect: Expect = Field(default_factory=Expect)
 
 

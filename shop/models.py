@@ -28,6 +28,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time here is stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -157,6 +162,9 @@ class Conversation(Base):
     """'' (none), 'requested', 'taken', 'handled'."""
     handoff_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     """When ``handoff`` last changed (set by :mod:`channels.outbox`)."""
+    customer_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    """The remembered shopper (``customers.id``) this conversation is linked to, only with their
+    consent (:mod:`shop.shoppers`); no foreign key, so forgetting them can delete both in any order."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -502,3 +510,73 @@ class SigningSecret(Base):
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
     secret: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# -- returning shoppers and cart reminders (shop/shoppers.py, shop/reminders.py) ----------
+class Consent(Base):
+    """A shopper's opt-in: ``remember`` (a profile that greets them and knows their orders and
+    sizes) or ``contact`` (one reminder of a cart left with items). Removed when they are forgotten."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_merchant_session", "merchant_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    """remember | contact"""
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), default=None, index=True
+    )
+    session_id: Mapped[str] = mapped_column(String(64), default="")
+    """The conversation where it was given (a contact consent without a profile belongs to it)."""
+    channel: Mapped[str] = mapped_column(String(32), default="web")
+    address: Mapped[str] = mapped_column(String(320), default="")
+    """The email to contact; empty when reminders go to the messaging channel of the conversation."""
+    lang: Mapped[str] = mapped_column(String(16), default="")
+    given_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ShopperToken(Base):
+    """A remembered shopper's long-lived cookie, stored as a SHA-256 hash (one per browser)."""
+
+    __tablename__ = "shopper_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CartReminder(Base):
+    """The one reminder of an abandoned cart: an outbox row the worker claims, sends and acknowledges."""
+
+    __tablename__ = "cart_reminders"
+    __table_args__ = (Index("ix_cart_reminders_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"), unique=True)
+    """Unique: a cart is reminded at most once, whatever the workers do."""
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    """email | telegram | whatsapp | messenger"""
+    recipient: Mapped[str] = mapped_column(String(320))
+    """An email address, or the platform user id of the conversation."""
+    lang: Mapped[str] = mapped_column(String(16), default="")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the token in the link back to the cart."""
+    link_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending -> sending (claimed) -> sent, or back to pending after a failure, or failed."""
+    claim: Mapped[str] = mapped_column(String(40), default="")
+    """The claim of the worker sending it: only that claim may acknowledge it."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    """When pending: not before. When sending: the claim's lease ends (a crashed worker's claim expires)."""
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

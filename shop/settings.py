@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,11 +37,21 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SHOPAGENT_OPENAI_BASE_URL")
     )
     merchant: str = Field(default="demo", description="Merchant id used when none is given.")
-    prompt_token_budget: int = Field(default=3000, ge=500, le=200_000)
+    prompt_token_budget: int = Field(default=4000, ge=500, le=200_000)
     max_steps: int = Field(default=8, ge=1, le=50, description="Model calls per shopper turn.")
     turn_timeout_s: float = Field(default=60.0, gt=0, le=600)
     model_timeout_s: float = Field(default=30.0, gt=0, le=600)
     model_retries: int = Field(default=3, ge=0, le=10)
+    guards: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Per-turn retrieval and reply checks for weak models (agent/turn_guard.py); "
+        "auto: on for openai: and langchain: models, off for the offline engine and test doubles.",
+    )
+    tool_choice: Literal["guided", "auto"] = Field(
+        default="guided",
+        description="guided: send tool_choice required/none when the agent knows which it needs; "
+        "auto: never send tool_choice (for servers that reject it).",
+    )
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_rows: int = Field(default=200_000, ge=1)
     max_cell_chars: int = Field(default=20_000, ge=100)
@@ -116,6 +127,29 @@ class Settings(BaseSettings):
         default=300, ge=10, le=3600, description="Replay window of signed requests (seconds)."
     )
     worker_poll_s: float = Field(default=2.0, gt=0, le=300, description="Worker idle poll interval.")
+
+    # -- returning shoppers, cart reminders (docs/retention.md) ---------------------------
+    remember_days: int = Field(
+        default=365, ge=1, le=3650, description="Lifetime of a remembered shopper's cookie (days)."
+    )
+    cart_reminder_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=30 * 24 * 60,
+        description="Idle minutes before a cart with items gets its one reminder (0: no reminders).",
+    )
+    cart_reminder_max_age_hours: int = Field(
+        default=72, ge=1, le=90 * 24, description="Carts idle longer than this are never reminded."
+    )
+    smtp_host: str | None = Field(default=None, description="Mail server for reminder emails.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = Field(default=None, description="Sender address, e.g. shop@example.com.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="starttls (port 587) | ssl (port 465) | none (a local relay)"
+    )
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("model")
     @classmethod

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 INTENTS = (
     "greet", "thanks", "goodbye", "help", "search", "details", "compare", "add", "update", "remove",
     "view_cart", "checkout", "order_status", "cancel", "return", "policy", "handoff", "off_topic", "injection",
+    "remember", "forget",
+    "promotions", "coupon", "offer", "recommend", "wishlist",
 )  # fmt: skip
 ORDER_INTENTS = ("order_status", "cancel", "return")
 PRODUCT_INTENTS = ("details", "compare", "add", "update", "remove")

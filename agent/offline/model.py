@@ -20,7 +20,7 @@ from typing import cast
 import numpy as np
 
 from agent.llm import Message, Reply, ToolSpec, Usage
-from agent.offline import cart, ordering, products, search, talk
+from agent.offline import cart, memory, ordering, products, search, selling, talk
 from agent.offline.detect import conversation_language
 from agent.offline.history import Conversation
 from agent.offline.intents import ExampleIndex, IntentClassifier
@@ -57,13 +57,13 @@ HANDLERS: dict[str, Handler] = {
     "checkout": ordering.checkout,
     "place_order": ordering.place_order,
     "declined": ordering.declined,
-    "confirmed_action": ordering.confirmed_action,
+    "confirmed_action": memory.confirmed,
     "order_status": ordering.order_status,
     "cancel": ordering.cancel,
     "return": ordering.return_order,
     "policy": talk.policy,
     "handoff": talk.handoff,
-    "greet": _canned("greet"),
+    "greet": memory.greet,
     "help": _canned("help"),
     "thanks": _canned("thanks"),
     "thanks_no": _canned("no_problem"),
@@ -71,6 +71,13 @@ HANDLERS: dict[str, Handler] = {
     "goodbye": _canned("goodbye"),
     "off_topic": _canned("off_topic"),
     "injection": _canned("injection"),
+    "remember": memory.remember,
+    "forget": memory.forget,
+    "promotions": selling.promotions,
+    "coupon": selling.coupon,
+    "offer": selling.offer,
+    "recommend": selling.recommend,
+    "wishlist": selling.wishlist,
     "unsure": _canned("unsure"),
 }
 _WORDS = re.compile(r"\S+\s*")

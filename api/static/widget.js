@@ -97,6 +97,17 @@
     },
   };
 
+  // The end-of-conversation rating prompt (docs/retention.md), merged into the labels above.
+  const RATING_LABELS = {
+    en: { rateTitle: "How was this conversation?", rateStar: "{n} of 5", rateThanks: "Thank you for rating!" },
+    lt: { rateTitle: "Kaip vertinate šį pokalbį?", rateStar: "{n} iš 5", rateThanks: "Ačiū už įvertinimą!" },
+    tr: { rateTitle: "Bu konuşmayı nasıl buldunuz?", rateStar: "5 üzerinden {n}", rateThanks: "Puanınız için teşekkürler!" },
+    ar: { rateTitle: "كيف كانت هذه المحادثة؟", rateStar: "{n} من 5", rateThanks: "شكرًا على تقييمك!" },
+    zh: { rateTitle: "您对这次对话满意吗？", rateStar: "{n} 分（满分 5 分）", rateThanks: "感谢您的评分！" },
+  };
+  for (const code in RATING_LABELS) Object.assign(LABELS[code], RATING_LABELS[code]);
+  const RATE_AFTER_MS = 45000; // the shopper has gone quiet: the conversation is probably over
+
   const uid = "sa" + Math.random().toString(36).slice(2, 8);
   const storageKey = "shopagent.session." + MERCHANT;
   const state = {
@@ -313,6 +324,31 @@
     item.appendChild(el("div", { class: "sa-feedback" }, buttons.concat([thanks])));
   }
 
+  // Asked once, when the shopper has gone quiet after a few replies or has placed an order.
+  function offerRating() {
+    window.clearTimeout(state.rateTimer);
+    if (state.ratingShown) return;
+    state.ratingShown = true;
+    const thanks = el("p", { class: "sa-note", hidden: true, label: "rateThanks" });
+    const rate = (n) => async () => {
+      stars.forEach((b) => (b.disabled = true));
+      try {
+        await api("POST", "/v1/rating", { rating: n });
+        stars.forEach((b, i) => b.classList.toggle("sa-on", i < n));
+        thanks.hidden = false;
+      } catch (e) {
+        announce(e.message);
+        stars.forEach((b) => (b.disabled = false));
+      }
+    };
+    const stars = [1, 2, 3, 4, 5].map((n) =>
+      el("button", { type: "button", class: "sa-star", text: "★", "aria-label": t("rateStar", { n: n }), onclick: rate(n) })
+    );
+    const title = el("p", { id: uid + "-rate", class: "sa-rate-title", label: "rateTitle" });
+    log.appendChild(el("div", { class: "sa-rating", role: "group", "aria-labelledby": uid + "-rate" }, [title, el("div", { class: "sa-stars" }, stars), thanks]));
+    log.scrollTop = log.scrollHeight;
+  }
+
   function announce(text) {
     status.textContent = "";
     window.setTimeout(() => (status.textContent = text), 30);
@@ -502,6 +538,7 @@
     parts.push(el("button", { type: "button", class: "sa-secondary", label: "close", onclick: closeCheckout }));
     openCheckout(parts);
     addMessage("assistant", t("placed", { id: order.order_id }));
+    offerRating();
   }
 
   function openCheckout(children) {
@@ -524,6 +561,7 @@
     text = String(text || "").trim();
     if (!text || state.busy) return;
     state.busy = true;
+    window.clearTimeout(state.rateTimer);
     sendButton.disabled = true;
     input.value = "";
     addMessage("user", text);
@@ -625,6 +663,7 @@
     } else {
       reply.bubble.textContent = result.reply; // text, never HTML
       addFeedback(reply.item, state.replies++);
+      if (state.replies >= 2 && !state.ratingShown) state.rateTimer = window.setTimeout(offerRating, RATE_AFTER_MS);
       renderCards(result.products, reply.item);
     }
     renderCart(result.cart);
