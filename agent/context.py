@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from agent.llm import Message
 from agent.state import ConversationState
 from shop.db import Database
 from shop.payments import PaymentProvider
@@ -45,10 +46,17 @@ class Retriever(Protocol):
     """What tools need from :mod:`agent.retrieval` (its ``Retriever`` satisfies this)."""
 
     def search_products(
-        self, merchant_id: str, query: str, filters: Any | None = None, limit: int = 10
+        self,
+        merchant_id: str,
+        query: str,
+        filters: Any | None = None,
+        limit: int = 10,
+        catalog_query: str | None = None,
     ) -> Sequence[ProductHitLike]: ...
 
-    def search_policies(self, merchant_id: str, query: str, limit: int = 5) -> Sequence[PolicyHitLike]: ...
+    def search_policies(
+        self, merchant_id: str, query: str, limit: int = 5, catalog_query: str | None = None
+    ) -> Sequence[PolicyHitLike]: ...
 
 
 @dataclass
@@ -63,6 +71,8 @@ class ToolContext:
     """Conversation state the tools read and update; the service persists it after the turn."""
     cart_changed: bool = False
     """Set by tools that change the cart, so the loop can emit a ``cart`` event."""
+    messages: list[Message] = field(default_factory=list)
+    """The conversation so far, read-only: e.g. a coupon code must come from the shopper's words."""
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -18,18 +18,21 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from agent import budget, confirmation, loop
+from agent import budget, confirmation, loop, memory_tools
 from agent import state as conversation
 from agent.context import Retriever, ToolContext
 from agent.events import AgentEvent, EventSink, ToolCallRecord, TurnResult
+from agent.known_shopper import with_known_shopper
 from agent.language import detect_language
 from agent.llm import ChatModel, Message, Usage, get_model
-from agent.prompting import fallback_text, new_canary, system_message
-from agent.reply_filter import StreamScrubber, scrub
+from agent.prompting import fallback_text, language_name, new_canary, system_message
+from agent.reply_filter import StreamScrubber, hosts_in, redact, result_hosts, scrub, strip_canary
 from agent.resilience import RetryPolicy
 from agent.state import ConversationRecord, ConversationState, Pending
 from agent.toolkit import Tool
 from agent.tools import TOOLS
+from agent.turn_guard import TurnGuard, guards_on
+from ingest.sanitize import clean_text
 from shop import carts, checkout
 from shop.catalog import get_merchant
 from shop.db import Database, open_database
@@ -93,7 +96,10 @@ class Agent:
             with self.db.session() as session:
                 merchant = get_merchant(session, merchant_id)
                 record = _load_in(session, merchant_id, sid)
-            result = self._run(merchant, record, message.strip()[: self.settings.max_message_chars], emit)
+            # Control and invisible characters (bidi overrides, tag characters) never reach the
+            # model or the stored conversation: only what the shopper can see is their message.
+            text = clean_text(message).strip()[: self.settings.max_message_chars]
+            result = self._run(merchant, record, text, emit)
         result.latency_s = time.perf_counter() - started
         emit(AgentEvent("done", result.to_dict()))
         return result
@@ -124,50 +130,90 @@ class Agent:
             return self._finish(record, reply, [], Usage(), [], "", emit)
         self._record_confirmation(record, text)
         record.messages.append(Message("user", text))
+        first_new = len(record.messages)
         ctx = ToolContext(
             self.settings, self.db, self.retriever, self.payment, merchant.id, record.session_id, st
         )
-        scrubber = StreamScrubber(self.canary)
+        ctx.messages = record.messages
+        scrubber = StreamScrubber(self.canary, self._store_hosts(merchant, []))
 
         def sink(event: AgentEvent) -> None:
-            if event.type != "token":
+            if event.type in ("tool_started", "tool_finished"):
+                emit(AgentEvent(event.type, redact(event.data, self.canary)))
+            elif event.type != "token":
                 emit(event)
             elif cleaned := scrubber.feed(str(event.data.get("text", ""))):
                 emit(AgentEvent("token", {"text": cleaned}))
 
         toolset = toolset_for(merchant)
+        tools = self.tools if self.tools is not None else toolset.tools
+        system = system_message(merchant, st, self.canary, toolset.prompt)
+        system = with_known_shopper(
+            system, memory_tools.known_for(self.db, merchant.id, record.session_id, st)
+        )
+        guard = self._guard()
+        tools = guard.tools(tools) if guard is not None else tools
         try:
+            prepared = guard.before(text, st, ctx, tools, system, sink) if guard is not None else None
+            record.messages.extend(prepared.messages if prepared is not None else [])
+            preamble = None
+            if guard is not None:
+                system, preamble = guard.split_system(system, self.canary, language_name(st.lang))
             outcome = loop.run(
                 self.model,
-                system_message(merchant, st, self.canary, toolset.prompt),
+                system,
                 record.messages,
-                self.tools if self.tools is not None else toolset.tools,
+                tools,
                 ctx,
                 sink,
                 self.retry,
                 self._fallback,
                 lambda: self.cart(merchant.id, record.session_id),
                 stream=on_stream(emit),
+                first_choice=prepared.choice if prepared is not None else "auto",
+                preamble=preamble,
+                stop_repeats=guard is not None,
             )
+            if guard is not None and prepared is not None:
+                outcome.records[:0] = prepared.records
+                if outcome.ending == "answer" and outcome.model == self.model.name:
+                    checked = guard.after(
+                        outcome.text, self.model, system, record.messages, st, outcome.records, prepared.plan,
+                        lambda: self.retry.clock() + self.settings.turn_timeout_s,
+                    )  # fmt: skip
+                    outcome.text, outcome.usage = checked.text, outcome.usage + checked.usage
         except Exception:  # a bug must not reach the shopper as a trace
             log.exception("turn failed")
             outcome = loop.LoopResult(text="", ending="unavailable", model=self.model.name)
         if tail := scrubber.flush():
             emit(AgentEvent("token", {"text": tail}))
-        reply = scrub(outcome.text, self.canary)
+        hosts = self._store_hosts(merchant, outcome.records)
+        self._clean_turn(record.messages[first_new:], hosts)
+        outcome.records = [
+            ToolCallRecord(
+                r.name,
+                redact(r.arguments, self.canary),
+                redact(r.result, self.canary),
+                redact(r.error, self.canary),
+            )
+            for r in outcome.records
+        ]
+        reply = scrub(outcome.text, self.canary, hosts)
+        handed_off = False
         if outcome.ending != "answer" or not reply:
             kind = "step_limit" if outcome.ending == "step_limit" else "unavailable"
             reply = fallback_text(kind, st.lang, merchant.handoff_contact)
-            if kind == "unavailable":
+            if kind == "unavailable":  # also a turn out of time: a person picks it up
                 conversation.request_handoff(self.db, merchant.id, record.session_id)
+                handed_off = True
             emit(AgentEvent("token", {"text": reply}))
             record.messages.append(Message("assistant", reply))
         reply = self._show_pending(st, reply, emit)
         if record.messages and record.messages[-1].role == "assistant":
             record.messages[-1].content = reply
-        handoff = outcome.ending == "unavailable" or any(
-            r.name == "handoff_to_human" and r.error is None for r in outcome.records
-        )
+        handoff = handed_off or any(r.name == "handoff_to_human" and r.error is None for r in outcome.records)
+        if memory_tools.forgot(outcome.records):  # the shopper asked to be forgotten: keep nothing
+            memory_tools.clear_record(record)
         return self._finish(
             record, reply, outcome.records, outcome.usage, outcome.prompt_tokens, outcome.model, emit, handoff
         )
@@ -202,6 +248,25 @@ class Agent:
             prompt_tokens=prompt_tokens,
         )
 
+    def _store_hosts(self, merchant: Merchant, records: list[ToolCallRecord]) -> frozenset[str]:
+        """Hosts a reply may link to: this server, the sites embedding the widget, the store's
+        contact, and the link fields of this turn's tool results (product pages, payment page)."""
+        configured = hosts_in(
+            self.settings.public_url or "", *self.settings.cors_origins, merchant.handoff_contact or ""
+        )
+        return configured | result_hosts(r.result for r in records if r.error is None)
+
+    def _clean_turn(self, messages: list[Message], hosts: frozenset[str]) -> None:
+        """The turn's messages as they are stored (and shown again by the conversation and privacy
+        routes): the model's text filtered like a reply, the canary out of tool traffic."""
+        for message in messages:
+            if message.role == "assistant":
+                message.content = scrub(message.content, self.canary, hosts) if message.content else ""
+                for call in message.tool_calls:
+                    call.arguments = redact(call.arguments, self.canary)
+            elif message.role == "tool":
+                message.content = strip_canary(message.content, self.canary)
+
     def _record_confirmation(self, record: ConversationRecord, text: str) -> None:
         """The shopper's answer to a summary shown in the previous turn, decided by the server."""
         pending = record.state.pending
@@ -235,6 +300,12 @@ class Agent:
             emit(AgentEvent("token", {"text": addition}))
             reply += addition
         return reply
+
+    def _guard(self) -> TurnGuard | None:
+        """Retrieval before and reply checks after the loop, for models that need them."""
+        if not guards_on(self.settings, self.model):
+            return None
+        return TurnGuard(self.settings, getattr(self.retriever, "embedder", None), self.retry)
 
     def _fallback(self, failed: ChatModel) -> ChatModel | None:
         if failed.name == "offline":

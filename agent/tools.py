@@ -15,6 +15,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from agent.context import ToolContext
+from agent.memory_tools import forget_me, rate_conversation, remember_me
 from agent.order_tools import (
     cancel_order,
     handoff_to_human,
@@ -25,6 +26,16 @@ from agent.order_tools import (
 )
 from agent.records import brief_record, clean, in_stock, product_record
 from agent.retrieval_filters import product_filters
+from agent.selling_tools import (
+    apply_coupon,
+    find_promotions,
+    make_offer,
+    move_wishlist_to_cart,
+    recommend,
+    remove_from_wishlist,
+    save_to_wishlist,
+    view_wishlist,
+)
 from agent.toolkit import Tool, ToolError, tool
 from shop import carts, recommendations
 from shop.catalog import get_merchant, price_of, variants_of
@@ -54,8 +65,13 @@ def _products(ctx: ToolContext, skus: Sequence[str]) -> list[Product]:
     return [by_sku[s] for s in dict.fromkeys(skus) if s in by_sku]
 
 
-def _search(ctx: ToolContext, query: str, filters: Any, limit: int) -> list[Product]:
-    hits = ctx.retriever.search_products(ctx.merchant_id, query, filters, limit)
+def _search(
+    ctx: ToolContext, query: str, filters: Any, limit: int, catalog_query: str | None = None
+) -> list[Product]:
+    if catalog_query:  # only then: simple stand-in retrievers need not know the argument
+        hits = ctx.retriever.search_products(ctx.merchant_id, query, filters, limit, catalog_query=catalog_query)
+    else:
+        hits = ctx.retriever.search_products(ctx.merchant_id, query, filters, limit)
     return _products(ctx, [h.sku for h in hits])
 
 
@@ -117,11 +133,12 @@ def search_products(
     in_stock_only: bool = False,
     attributes: dict[str, str] | None = None,
     limit: Annotated[int, Field(ge=1, le=10)] = 5,
+    query_in_catalog_language: str | None = None,
 ) -> dict[str, Any]:
     """Search the catalog by need or name, in any language. Returns products with store prices.
 
     Args:
-        query: what the shopper wants, e.g. "warm sleeping bag for -5C"
+        query: what the shopper wants, in their words, e.g. "warm sleeping bag for -5C"
         max_price: highest price, a decimal in the store currency
         min_price: lowest price
         category: restrict to a category
@@ -129,13 +146,17 @@ def search_products(
         in_stock_only: leave out sold-out items
         attributes: required attributes, e.g. {"color": "green", "size": "M"}
         limit: how many results
+        query_in_catalog_language: the same query translated into the language the product
+            titles are written in (usually English); always pass it when the shopper writes in
+            another language: it finds far more
     """
     with ctx.transaction() as session:
         currency = get_merchant(session, ctx.merchant_id).currency
     lo, hi = _money(min_price, currency, "min_price"), _money(max_price, currency, "max_price")
     wanted = _Wanted(lo, hi, category or "", brand or "", attributes or {}, in_stock_only)
     filters = product_filters(lo, hi, wanted.category, wanted.brand, in_stock_only, wanted.attributes)
-    products = [p for p in _search(ctx, query, filters, limit * 2) if wanted.matches(p)][:limit]
+    said = clean(query_in_catalog_language or "", 300) or None
+    products = [p for p in _search(ctx, query, filters, limit * 2, said) if wanted.matches(p)][:limit]
     ctx.state.last_results = [p.sku for p in products]
     result: dict[str, Any] = {"results": [product_record(p) for p in products]}
     if not products:
@@ -204,15 +225,25 @@ def compare_products(
 
 
 def search_policies(
-    ctx: ToolContext, query: str, limit: Annotated[int, Field(ge=1, le=5)] = 3
+    ctx: ToolContext,
+    query: str,
+    limit: Annotated[int, Field(ge=1, le=5)] = 3,
+    query_in_catalog_language: str | None = None,
 ) -> dict[str, Any]:
     """Search the store's policies and FAQ (shipping, returns, warranty, payment, privacy).
 
     Args:
         query: the shopper's question, in any language
         limit: how many passages
+        query_in_catalog_language: the same question translated into the language of the
+            store's own pages (usually English), when the shopper wrote in another one
     """
-    wanted = [h.chunk_id for h in ctx.retriever.search_policies(ctx.merchant_id, query, limit)]
+    said = clean(query_in_catalog_language or "", 300) or None
+    if said:
+        hits = ctx.retriever.search_policies(ctx.merchant_id, query, limit, catalog_query=said)
+    else:
+        hits = ctx.retriever.search_policies(ctx.merchant_id, query, limit)
+    wanted = [h.chunk_id for h in hits]
     with ctx.transaction() as session:
         rows = session.execute(
             select(DocChunk, Document.doc_id, Document.title)
@@ -314,6 +345,19 @@ TOOLS: list[Tool] = [
         cancel_order,
         return_items,
         handoff_to_human,
+        # selling (issue 10): promotions and coupons, bounded offers, recommendations, wishlists
+        find_promotions,
+        apply_coupon,
+        make_offer,
+        recommend,
+        save_to_wishlist,
+        view_wishlist,
+        remove_from_wishlist,
+        move_wishlist_to_cart,
+        # returning shoppers and ratings (issue 10)
+        remember_me,
+        forget_me,
+        rate_conversation,
     )
 ]
 TOOLS_BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}

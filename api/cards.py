@@ -16,7 +16,7 @@ from agent.events import ToolCallRecord
 from shop.catalog import price_of
 from shop.models import Product
 
-PRODUCT_TOOLS = frozenset({"search_products", "get_product", "compare_products"})
+PRODUCT_TOOLS = frozenset({"search_products", "get_product", "compare_products", "recommend"})
 MAX_CARDS = 8
 LOW_STOCK = 5
 

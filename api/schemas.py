@@ -93,7 +93,9 @@ class AdjustmentPublic(BaseModel):
     """A discount the store applied (promotion, coupon, offer); the amount is subtracted."""
 
     label: str
-    code: str
+    code: str | None = Field(
+        default=None, description="The coupon code; null for automatic promotions and offers."
+    )
     amount: Amount
 
 

@@ -31,8 +31,8 @@ from ingest import loaders as _loaders_pkg
 from ingest import tau2
 from ingest.context import LoadContext
 from ingest.encoding import decode_bytes
-from ingest.jsondata import JsonDocument, parse_json
-from ingest.loaders import catalog, documents, google_merchant, orders, shopify, store_yaml
+from ingest.jsondata import TOO_DEEP, JsonDocument, parse_json
+from ingest.loaders import catalog, documents, google_merchant, orders, promotions, shopify, store_yaml
 from ingest.records import LoadResult, SourceFile, UnreadableFile
 from ingest.tabular import first_line, read_table, sniff_delimiter
 from ingest.validate import normalize_key
@@ -102,6 +102,13 @@ register_json_loader("tau2", tau2.matches)(tau2.load)
 
 def load_file(source: SourceFile, ctx: LoadContext) -> LoadResult:
     """Read one file with the loader its name and content call for; :class:`UnreadableFile` otherwise."""
+    try:
+        return _load_file(source, ctx)
+    except RecursionError:  # JSON, YAML or XML values nested thousands deep: refused, never a crash
+        raise UnreadableFile(f"{source.name}: {TOO_DEEP}") from None
+
+
+def _load_file(source: SourceFile, ctx: LoadContext) -> LoadResult:
     data = source.data
     name = source.name
     suffix = PurePath(name).suffix.lower()
@@ -109,12 +116,14 @@ def load_file(source: SourceFile, ctx: LoadContext) -> LoadResult:
         raise UnreadableFile(f"{name} is a compressed archive: unpack it and ingest the files inside")
     if is_store_config(name):
         return store_yaml.load(decode_bytes(data, name).text, source, ctx)
+    if promotions.is_promotions_name(name):
+        return promotions.load(decode_bytes(data, name).text, source, ctx)
     if data.lstrip()[:5] == b"%PDF-":
         return documents.load_pdf(source)
     if suffix == ".pdf":
         raise UnreadableFile(f"{name} has a .pdf name but is not a PDF file")
     if suffix in (".yaml", ".yml"):
-        raise UnreadableFile(f"{name}: the only YAML file read is store.yaml")
+        raise UnreadableFile(f"{name}: the only YAML files read are store.yaml and promotions.yaml")
     if not data.strip():
         raise UnreadableFile(f"{name} is empty")
     text = decode_bytes(data, name).text

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from ingest.context import LoadContext
 from ingest.detect import is_store_config, load_file
 from ingest.embed_cache import EmbeddingCache
-from ingest.plan import plan_documents, plan_orders, plan_products
+from ingest.plan import plan_documents, plan_orders, plan_products, plan_promotions
 from ingest.records import LoadResult, ProductRecord, RowError, SourceFile, StoreConfig, UnreadableFile
 from ingest.report import FileOutcome, IngestReport
 from ingest.sources import collect_sources
@@ -53,6 +53,7 @@ from shop.catalog import ensure_merchant
 from shop.db import Database
 from shop.embedders import Embedder, get_embedder
 from shop.models import IngestState, Merchant, Product, utcnow
+from shop.promotions import upsert_promotions
 from shop.settings import Settings
 from shop.vectors import VectorStore, open_vector_store
 
@@ -186,6 +187,7 @@ def _store(
     documents = [d for item in batch.loaded for d in item.result.documents]
     orders = [o for item in batch.loaded for o in item.result.orders]
     customers = [c for item in batch.loaded for c in item.result.customers]
+    promotions = [p for item in batch.loaded for p in item.result.promotions]
 
     # -- 2. plan and embed: nothing is written yet -------------------------------------------
     with db.session() as session:
@@ -194,6 +196,7 @@ def _store(
         )
         doc_plan = plan_documents(session, merchant_id, documents)
         order_plan = plan_orders(session, merchant_id, orders, display)
+        promo_plan = plan_promotions(session, merchant_id, promotions, products, display)
         product_work = plan_product_vectors(
             session, merchant_id, product_plan, records, store.stamps(merchant_id, "products", embedder.name)
         )
@@ -202,6 +205,7 @@ def _store(
         )
         titles = _known_titles(session, merchant_id, records, [i.sku for o in orders for i in o.items])
     report.errors.extend(order_plan.errors)
+    report.errors.extend(promo_plan.errors)
     stats = EmbedStats()
     texts = product_work.upsert_texts + chunk_work.upsert_texts
     with _progress_bar(len(texts), progress and len(texts) > 200) as tick:
@@ -223,6 +227,7 @@ def _store(
         chunks_written = write_documents(session, merchant_id, doc_plan)
         customers_added, customers_updated = write_customers(session, merchant_id, customers)
         write_orders(session, merchant_id, order_plan.inserts, order_plan.updates, titles)
+        upsert_promotions(session, merchant_id, promo_plan.changed)
         session.flush()
         run_id = run.id
 
@@ -254,6 +259,9 @@ def _store(
     c["orders_unchanged"] += order_plan.unchanged
     c["customers_added"] += customers_added
     c["customers_updated"] += customers_updated
+    c["promotions_added"] += promo_plan.added
+    c["promotions_updated"] += promo_plan.updated
+    c["promotions_unchanged"] += promo_plan.unchanged
     c["store_config"] += batch.store is not None
     c["embedded"] += stats.embedded
     c["embedding_cache_hits"] += stats.cache_hits

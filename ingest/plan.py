@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.chunking import Chunk, chunk_document, embed_text
-from ingest.records import DocumentRecord, OrderRecord, ProductRecord, RowError, text_hash
-from shop.models import DocChunk, Document, Order, Product
+from ingest.records import DocumentRecord, OrderRecord, ProductRecord, PromotionRecord, RowError, text_hash
+from shop.models import DocChunk, Document, Order, Product, Promotion
+from shop.promotions import PromotionRules, catalog_names, target_problem
 
 
 @dataclass
@@ -166,4 +167,53 @@ def plan_orders(
             plan.unchanged += 1
         else:
             plan.updates.append(record)
+    return plan
+
+
+@dataclass
+class PromotionPlan:
+    changed: list[PromotionRules] = field(default_factory=list)
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def plan_promotions(
+    session: Session,
+    merchant_id: str,
+    records: list[PromotionRecord],
+    incoming: list[ProductRecord],
+    display: dict[str, str],
+) -> PromotionPlan:
+    """Promotions to add or update; one naming products or categories the store lacks, or a
+    coupon code another promotion uses, is rejected at its line."""
+    skus, families, categories = catalog_names(
+        session, merchant_id, [(p.sku, p.parent_sku, p.category) for p in incoming]
+    )
+    stored = {
+        row.promo_id: row
+        for row in session.scalars(select(Promotion).where(Promotion.merchant_id == merchant_id))
+    }
+    codes = {(row.code or "").upper(): row.promo_id for row in stored.values() if row.active and row.code}
+    plan = PromotionPlan()
+    for record in records:
+        rules = record.rules
+        problem = target_problem(rules, skus, families, categories)
+        holder = codes.get(rules.code or "")
+        if not problem and holder is not None and holder != rules.id:
+            problem = f"code: {rules.code} is already the code of promotion {holder!r}: use another code"
+        if problem:
+            name = display.get(record.source_file, record.source_file)
+            plan.errors.append(RowError(name, record.source_line, problem))
+            continue
+        row = stored.get(rules.id)
+        if row is None:
+            plan.added += 1
+        elif row.rules != rules.model_dump(mode="json") or not row.active:
+            plan.updated += 1
+        else:
+            plan.unchanged += 1
+            continue
+        plan.changed.append(rules)
     return plan

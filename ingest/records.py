@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from shop.money import Money
+from shop.promotions import PromotionRules
 
 
 class UnreadableFile(Exception):
@@ -180,6 +181,15 @@ class CustomerRecord:
 
 
 @dataclass
+class PromotionRecord:
+    """One promotion of ``promotions.yaml|json``, validated, with where it was written."""
+
+    rules: PromotionRules
+    source_file: str = ""
+    source_line: int = 0
+
+
+@dataclass
 class StoreConfig:
     """Keys of ``store.yaml``; ``None`` means the file did not set it (the stored value stays)."""
 
@@ -201,6 +211,7 @@ class LoadResult:
     orders: list[OrderRecord] = field(default_factory=list)
     customers: list[CustomerRecord] = field(default_factory=list)
     store: StoreConfig | None = None
+    promotions: list[PromotionRecord] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     rejected_skus: set[str] = field(default_factory=set)
     """Ids of rejected rows: their previously stored version is kept, not deleted by ``--replace``."""
@@ -212,6 +223,7 @@ class LoadResult:
             + len(self.documents)
             + len(self.orders)
             + len(self.customers)
+            + len(self.promotions)
             + (1 if self.store is not None else 0)
         )
 

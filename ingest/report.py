@@ -74,6 +74,12 @@ class IngestReport:
         ]
         if c["customers_added"] or c["customers_updated"]:
             parts.insert(3, f"customers: {c['customers_added']} added, {c['customers_updated']} updated")
+        if c["promotions_added"] or c["promotions_updated"] or c["promotions_unchanged"]:
+            parts.insert(
+                3,
+                f"promotions: {c['promotions_added']} added, {c['promotions_updated']} updated, "
+                f"{c['promotions_unchanged']} unchanged",
+            )
         if c["vectors_repaired"]:
             parts.append(f"repaired {c['vectors_repaired']} vector records left by an interrupted run")
         head = f"merchant {self.merchant_id}: " + "; ".join(parts)

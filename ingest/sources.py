@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.detect import INGESTIBLE_SUFFIXES, is_store_config
+from ingest.loaders.promotions import is_promotions_name
 from ingest.records import RowError, SourceFile
 
 
@@ -33,7 +34,9 @@ def collect_sources(paths: list[Path], max_bytes: int) -> Collected:
                 # A README describes the folder for people; it is not shop content.
                 is_readme = path.stem.lower() == "readme"
                 if not is_readme and (
-                    path.suffix.lower() in INGESTIBLE_SUFFIXES or is_store_config(path.name)
+                    path.suffix.lower() in INGESTIBLE_SUFFIXES
+                    or is_store_config(path.name)
+                    or is_promotions_name(path.name)
                 ):
                     _add(out, seen, path, str(path), rel.as_posix(), max_bytes)
                 else:

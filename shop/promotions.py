@@ -9,6 +9,7 @@ gets whichever is larger, the best single one or the sum of all stackable ones.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -18,9 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shop.errors import InvalidRequest
-from shop.models import Promotion, Redemption
+from shop.errors import InvalidRequest, NotFound
+from shop.models import Product, Promotion, Redemption
 from shop.money import Money
+
+CODE_SHAPE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,39}$")
 
 
 class PromotionRules(BaseModel):
@@ -47,7 +50,15 @@ class PromotionRules(BaseModel):
     @field_validator("code")
     @classmethod
     def _code(cls, v: str | None) -> str | None:
-        return v.strip().upper() or None if v else None
+        code = v.strip().upper() if v else ""
+        if code and not CODE_SHAPE.match(code):
+            raise ValueError("a code is 3 to 40 letters A-Z, digits, '-' or '_', such as WELCOME10")
+        return code or None
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else _aware(v)  # a date or naive time is read as UTC
 
     @field_validator("value", "min_spend")
     @classmethod
@@ -251,3 +262,78 @@ def record_redemptions(
                 amount_minor=int(adj["amount_minor"]),
             )
         )
+
+
+# -- management (merchant API, ingest) --------------------------------------------------
+
+
+def check_amounts(rules: PromotionRules, currency: str) -> None:
+    """Fixed amounts and minimum spends must be exact in the store's currency (``5.005`` EUR is not)."""
+    amounts = [rules.min_spend] + ([rules.value] if rules.kind == "fixed" else [])
+    for amount in amounts:
+        if amount is not None:
+            Money.parse(amount, currency)
+
+
+def code_holder(session: Session, merchant_id: str, code: str, other_than: str = "") -> str | None:
+    """The id of another active promotion already using this coupon code, if any."""
+    wanted = code.strip().upper()
+    for row in session.scalars(
+        select(Promotion).where(
+            Promotion.merchant_id == merchant_id, Promotion.active, Promotion.promo_id != other_than
+        )
+    ):
+        if (row.code or "").upper() == wanted:
+            return row.promo_id
+    return None
+
+
+def uses(session: Session, merchant_id: str) -> dict[str, int]:
+    """Redemptions so far, by promotion id."""
+    rows = session.execute(
+        select(Redemption.promo_id, func.count(Redemption.id))
+        .where(Redemption.merchant_id == merchant_id)
+        .group_by(Redemption.promo_id)
+    )
+    return {promo_id: int(n) for promo_id, n in rows}
+
+
+def deactivate(session: Session, merchant_id: str, promo_id: str) -> Promotion:
+    """Switch a promotion off; the row stays so past redemptions keep their meaning."""
+    row = session.scalar(
+        select(Promotion).where(Promotion.merchant_id == merchant_id, Promotion.promo_id == promo_id)
+    )
+    if row is None or not row.active:
+        raise NotFound(f"unknown promotion {promo_id[:100]!r}")
+    row.active = False
+    session.flush()
+    return row
+
+
+def catalog_names(
+    session: Session, merchant_id: str, incoming: list[tuple[str, str | None, str]] | None = None
+) -> tuple[set[str], set[str], set[str]]:
+    """SKUs, product families (parent ids) and lower-case categories a promotion may name:
+    the stored catalog plus ``incoming`` (sku, parent, category) rows about to be stored."""
+    rows = session.execute(
+        select(Product.sku, Product.parent_sku, Product.category).where(Product.merchant_id == merchant_id)
+    )
+    entries = [*rows, *(incoming or [])]
+    skus = {sku for sku, _, _ in entries}
+    families = {parent for _, parent, _ in entries if parent} - skus
+    return skus, families, {category.lower() for _, _, category in entries if category}
+
+
+def target_problem(rules: PromotionRules, skus: set[str], families: set[str], categories: set[str]) -> str:
+    """What is wrong with the promotion's targets ("" when every one exists)."""
+    if rules.scope == "product":
+        missing = [t for t in rules.targets if t not in skus]
+        if missing and missing[0] in families:
+            return f"targets: {missing[0]!r} is a product family (parent_id): list the SKUs of its variants"
+        if missing:
+            return f"targets: unknown product id(s) {', '.join(missing[:5])}: use SKUs from the catalog"
+    if rules.scope == "category":
+        missing = [t for t in rules.targets if t.lower() not in categories]
+        if missing:
+            return f"targets: unknown category {missing[0]!r}: use a category of the catalog"
+    return ""

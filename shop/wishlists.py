@@ -106,3 +106,13 @@ def forget(session: Session, merchant_id: str, owner: str) -> None:
     if row is not None:
         session.delete(row)
         session.flush()
+
+
+def session_owner(session_id: str) -> str:
+    """The owner key of a shopper known only by their chat session."""
+    return f"session:{session_id}"
+
+
+def share_path(token: str, merchant_id: str) -> str:
+    """The read-only link to a wishlist, relative to the server (GET, no session needed)."""
+    return f"/v1/wishlists/{token}?merchant={merchant_id}"

@@ -19,6 +19,9 @@ from agent.toolkit import DATA_LABEL
 # (see agent/prompting.py); tests pin them so a change there is noticed here.
 CHECKOUT_CONFIRMED = "The shopper confirmed the checkout summary"
 ACTION_CONFIRMED = "The shopper confirmed this change"
+CART_TOOLS = ("add_to_cart", "update_cart", "move_wishlist_to_cart")
+"""Tools that change the cart's lines."""
+WISHLIST_TOOLS = ("save_to_wishlist", "view_wishlist", "remove_from_wishlist", "move_wishlist_to_cart")
 _CONFIRMED_TOOL = re.compile(r"The shopper confirmed this change: .*? Call (\w+) again", re.DOTALL)
 
 
@@ -77,6 +80,10 @@ def listed_products(event: Event) -> list[dict[str, Any]]:
     if event.name in ("add_to_cart", "update_cart", "view_cart"):
         cart = result.get("cart")
         return _records(cart.get("lines")) if isinstance(cart, dict) else []
+    if event.name == "recommend":
+        return [r for key in ("bought_together", "goes_with", "similar") for r in _records(result.get(key))]
+    if event.name in WISHLIST_TOOLS:
+        return _records(result.get("wishlist"))
     return []
 
 
@@ -145,7 +152,7 @@ class Conversation:
     def listing(self, include_current: bool = False) -> list[dict[str, Any]]:
         """The last list of products shown (search results, a comparison, the cart)."""
         for event in reversed(self.events(include_current)):
-            if event.ok and event.name in ("search_products", "compare_products", "view_cart"):
+            if event.ok and event.name in ("search_products", "compare_products", "view_cart", "recommend"):
                 shown = listed_products(event)
                 if shown:
                     return shown
@@ -159,7 +166,7 @@ class Conversation:
                 continue
             if event.name == "get_product":
                 return event.result
-            if event.name in ("add_to_cart", "update_cart"):
+            if event.name in (*CART_TOOLS, "make_offer", "save_to_wishlist"):
                 sku = str(event.arguments.get("sku", ""))
                 if sku in products:
                     return products[sku]
@@ -170,7 +177,7 @@ class Conversation:
 
     def cart(self) -> dict[str, Any] | None:
         for event in reversed(self.events()):
-            if event.ok and event.name in ("add_to_cart", "update_cart", "view_cart"):
+            if event.ok and event.name in (*CART_TOOLS, "view_cart", "apply_coupon"):
                 cart = (event.result or {}).get("cart")
                 if isinstance(cart, dict):
                     return cart
@@ -183,7 +190,7 @@ class Conversation:
         for event in reversed(self.events()):
             if event.name == "place_order" and event.ok:
                 return None
-            if event.name in ("add_to_cart", "update_cart") and event.ok:
+            if event.name in CART_TOOLS and event.ok:
                 return None  # the cart changed: that summary is stale
             if event.name == "prepare_checkout" and event.ok:
                 return event

@@ -65,6 +65,8 @@ class LanguagePack:
     how_long: re.Pattern[str]
     time_units: re.Pattern[str]
     replies: dict[str, Any] = field(default_factory=dict)
+    phrases: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
+    """Named patterns a handler looks for inside a request (a coupon code's cue word, a wishlist action)."""
 
     def reply(self, key: str) -> Any:
         """A reply template; English fills any key a translation lacks."""
@@ -195,4 +197,5 @@ def get_pack(code: str) -> LanguagePack:
         how_long=comp.union(raw.get("how_long")),
         time_units=comp.union(raw.get("time_units")),
         replies=_load_yaml("replies", code),
+        phrases={k: comp.words(v) for k, v in (raw.get("phrases") or {}).items()},
     )

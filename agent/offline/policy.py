@@ -20,7 +20,7 @@ from typing import Any
 
 from agent.offline.detect import detect_language
 from agent.offline.languages import DEFAULT_LANG, LanguagePack, available_languages, get_pack
-from agent.offline.safety import looks_like_instruction, sentences
+from agent.offline.safety import is_store_instruction, sentences
 from agent.offline.text import fold
 
 QUOTED = 3
@@ -101,7 +101,7 @@ def units(text: str) -> list[str]:
         return units(text[:start]) + [r for r in out_rows[1:] if r] + units(text[end:])
     for sentence in sentences(text):
         out.extend(p.strip() for p in _ITEM_BREAK.split(sentence) if p and p.strip())
-    return [u for u in out if re.search(r"[^\W\d_]", u) and not looks_like_instruction(u)]
+    return [u for u in out if re.search(r"[^\W\d_]", u) and not is_store_instruction(u)]
 
 
 def _asked(question: str, lang: str) -> set[str]:

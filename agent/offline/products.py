@@ -68,7 +68,8 @@ def details_text(ctx: Context, product: Record, variants: list[Record], alternat
     # The catalog's own words are quoted only in the shopper's language: a reply switching
     # language halfway reads as broken, and the attributes below carry the facts anyway.
     same_language = detect_language(text[:300], w.lang) == w.lang
-    description = " ".join(safe_sentences(text)[:DESCRIPTION_SENTENCES]) if same_language else ""
+    sayable = safe_sentences(text, price=str(product.get("price") or "")) if same_language else []
+    description = " ".join(sayable[:DESCRIPTION_SENTENCES])
     attrs = w.attributes(product.get("attributes"))
     variant_lines = [w.t("details_variants")] + [w.product_line(v) for v in variants] if variants else []
     tail = ""

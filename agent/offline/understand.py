@@ -20,6 +20,8 @@ from agent.offline.safety import looks_like_instruction, sentences
 from agent.offline.slots import Slots, extract
 from agent.offline.text import fold
 
+# Selling requests (agent/offline/selling.py): their own words are kept out of the product query.
+SELLING = ("promotions", "coupon", "offer", "recommend", "wishlist")
 # Intents that need something the shopper may give in the next message.
 _CONTINUABLE = (*ORDER_INTENTS, "checkout")
 SOCIAL_SURE = 0.3
@@ -129,7 +131,7 @@ class Understanding:
         sure = intent.sure or (name in SOCIAL and intent.score >= SOCIAL_SURE)
         if not sure:
             name = "search" if content_words(slots.residue) else "unsure"
-        if name in ("search", "details", "compare", "add", "update", "remove"):
+        if name in ("search", "details", "compare", "add", "update", "remove", *SELLING):
             slots = self.slots(text, lang, conv, name)
         return Frame(name, slots, text, sure=sure, score=intent.score)
 
@@ -185,6 +187,8 @@ class Understanding:
                 return Frame("thanks_no", Slots(), text)
             if reply_to == "yes" and not pending:
                 return Frame("what_next", Slots(), text)
+        if previous is not None and asked(previous, "coupon_ask") and content_words(text) <= 3:
+            return Frame("coupon", self.slots(text, lang, conv), text)  # the code we asked for
         if any(looks_like_instruction(s) for s in sentences(text)):
             return self._without_instructions(text, lang, conv)
         frame = self._plain(text, lang, conv)

@@ -38,8 +38,7 @@ def chatty_shopper_model() -> FunctionModel:
 
 def test_sixty_turns_stay_under_the_prompt_budget(make_agent: MakeAgent, db: Database) -> None:
     model = chatty_shopper_model()
-    agent = make_agent(model=model)
-    assert agent.settings.prompt_token_budget == 3000
+    agent = make_agent(model=model, prompt_token_budget=3000)
     session = None
     for turn in range(60):
         message = (
