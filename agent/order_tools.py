@@ -14,6 +14,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from agent import state as conversation
 from agent.context import ToolContext
@@ -23,7 +24,7 @@ from shop import checkout, orders
 from shop.catalog import get_merchant
 from shop.checkout import CheckoutSummary
 from shop.errors import InvalidRequest, NotFound
-from shop.models import Checkout
+from shop.models import Checkout, Order
 from shop.money import Money
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -139,6 +140,22 @@ def place_order(ctx: ToolContext, checkout_id: str | None = None) -> dict[str, A
     }
 
 
+def _check_lookups(ctx: ToolContext) -> None:
+    if ctx.state.failed_lookups >= ctx.settings.lookup_limit_per_session:
+        raise ToolError("too many failed order lookups in this conversation: offer a human instead")
+
+
+def _find_order(ctx: ToolContext, session: Session, order_id: str, email: str) -> Order:
+    """The order with this id and email. A wrong pair counts toward the conversation's limit as a
+    failed lookup does, so cancel and return cannot be used to guess orders either."""
+    _check_lookups(ctx)
+    try:
+        return orders.find_order(session, ctx.merchant_id, order_id, email)
+    except NotFound:
+        ctx.state.failed_lookups += 1
+        raise
+
+
 def lookup_order(ctx: ToolContext, order_id: str, email: str) -> dict[str, Any]:
     """Status, items and tracking of an order. Needs the order id and the email on the order.
 
@@ -146,8 +163,7 @@ def lookup_order(ctx: ToolContext, order_id: str, email: str) -> dict[str, Any]:
         order_id: e.g. A1001
         email: the email used for the order
     """
-    if ctx.state.failed_lookups >= ctx.settings.lookup_limit_per_session:
-        raise ToolError("too many failed order lookups in this conversation: offer a human instead")
+    _check_lookups(ctx)
     with ctx.transaction() as session:
         try:
             result = orders.lookup(session, ctx.merchant_id, order_id, _email(email))
@@ -194,7 +210,7 @@ def cancel_order(ctx: ToolContext, order_id: str, email: str, reason: str = "") 
     """
     mail = _email(email)
     with ctx.transaction() as session:
-        order = orders.find_order(session, ctx.merchant_id, order_id, mail)
+        order = _find_order(ctx, session, order_id, mail)
         if order.status not in orders.CANCELLABLE:
             raise InvalidRequest(
                 f"order {order.order_id} is {order.status}; only pending or paid orders can be cancelled"
@@ -222,7 +238,7 @@ def return_items(
     for line in items or []:
         wanted[line.sku.strip()] = wanted.get(line.sku.strip(), 0) + line.quantity
     with ctx.transaction() as session:
-        order = orders.find_order(session, ctx.merchant_id, order_id, mail)
+        order = _find_order(ctx, session, order_id, mail)
         if order.status not in orders.RETURNABLE:
             raise InvalidRequest(
                 f"order {order.order_id} is {order.status}; only delivered orders can be returned"
