@@ -6,7 +6,7 @@ settings all arrive here, so a test (or another merchant) simply builds another 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -73,6 +73,8 @@ class ToolContext:
     """Set by tools that change the cart, so the loop can emit a ``cart`` event."""
     messages: list[Message] = field(default_factory=list)
     """The conversation so far, read-only: e.g. a coupon code must come from the shopper's words."""
+    lookup_gate: Callable[[], bool] | None = None
+    """Asked before each order lookup: False when the caller's address has used up its lookups."""
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -143,6 +143,9 @@ def place_order(ctx: ToolContext, checkout_id: str | None = None) -> dict[str, A
 def _check_lookups(ctx: ToolContext) -> None:
     if ctx.state.failed_lookups >= ctx.settings.lookup_limit_per_session:
         raise ToolError("too many failed order lookups in this conversation: offer a human instead")
+    if ctx.lookup_gate is not None and not ctx.lookup_gate():
+        # Many new sessions from one address must not multiply the per-conversation limit.
+        raise ToolError("too many order lookups from this address: offer a human instead")
 
 
 def _find_order(ctx: ToolContext, session: Session, order_id: str, email: str) -> Order:

@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,8 +83,15 @@ class Agent:
 
     # -- public -------------------------------------------------------------------------
     def turn(
-        self, merchant_id: str, session_id: str | None, message: str, on_event: EventSink | None = None
+        self,
+        merchant_id: str,
+        session_id: str | None,
+        message: str,
+        on_event: EventSink | None = None,
+        lookup_gate: Callable[[], bool] | None = None,
     ) -> TurnResult:
+        """One shopper turn. ``lookup_gate`` is asked before every order lookup the tools make
+        (the server's per-address limit); it answers False when the caller has used them up."""
         started = time.perf_counter()
         emit = on_event or _ignore
         sid = (
@@ -99,7 +106,7 @@ class Agent:
             # Control and invisible characters (bidi overrides, tag characters) never reach the
             # model or the stored conversation: only what the shopper can see is their message.
             text = clean_text(message).strip()[: self.settings.max_message_chars]
-            result = self._run(merchant, record, text, emit)
+            result = self._run(merchant, record, text, emit, lookup_gate)
         result.latency_s = time.perf_counter() - started
         emit(AgentEvent("done", result.to_dict()))
         return result
@@ -119,7 +126,14 @@ class Agent:
         with self.db.session() as session:
             return _load_in(session, merchant_id, sid)
 
-    def _run(self, merchant: Merchant, record: ConversationRecord, text: str, emit: EventSink) -> TurnResult:
+    def _run(
+        self,
+        merchant: Merchant,
+        record: ConversationRecord,
+        text: str,
+        emit: EventSink,
+        lookup_gate: Callable[[], bool] | None = None,
+    ) -> TurnResult:
         st = record.state
         st.turn += 1
         if not st.lang_locked:
@@ -135,6 +149,7 @@ class Agent:
             self.settings, self.db, self.retriever, self.payment, merchant.id, record.session_id, st
         )
         ctx.messages = record.messages
+        ctx.lookup_gate = lookup_gate
         scrubber = StreamScrubber(self.canary, self._store_hosts(merchant, []))
 
         def sink(event: AgentEvent) -> None:

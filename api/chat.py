@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 import anyio
+from fastapi import HTTPException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -113,13 +114,32 @@ def _held(state: AppState, shopper: ShopperSession, message: str) -> dict[str, A
     }
 
 
+def _lookup_gate(state: AppState, address: str) -> Callable[[], bool]:
+    """The per-address order-lookup limit of ``POST /v1/orders/lookup``, for the agent's order
+    tools: new sessions from one address share it, so they cannot multiply their guesses."""
+
+    def allowed() -> bool:
+        try:
+            state.limits.lookup.check("", address)
+        except HTTPException:
+            return False
+        return True
+
+    return allowed
+
+
 def _run_and_shape(
-    state: AppState, shopper: ShopperSession, message: str, on_event: Callable[[AgentEvent], None] | None
+    state: AppState,
+    shopper: ShopperSession,
+    message: str,
+    on_event: Callable[[AgentEvent], None] | None,
+    address: str,
 ) -> dict[str, Any]:
     held = _held(state, shopper, message)
     if held is not None:
         return held
-    result = state.agent.turn(shopper.merchant_id, shopper.session_id, message, on_event)
+    gate = _lookup_gate(state, address) if address else None
+    result = state.agent.turn(shopper.merchant_id, shopper.session_id, message, on_event, gate)
     return shape(state.db, shopper.merchant_id, result)
 
 
@@ -146,10 +166,11 @@ async def answer(
     shopper: ShopperSession,
     message: str,
     on_event: Callable[[AgentEvent], None] | None = None,
+    address: str = "",
 ) -> dict[str, Any]:
-    """Run the turn in a worker thread and shape its JSON answer."""
+    """Run the turn in a worker thread and shape its JSON answer; ``address`` is the client's."""
     return await anyio.to_thread.run_sync(
-        partial(_run_and_shape, state, shopper, message, on_event), limiter=state.turns
+        partial(_run_and_shape, state, shopper, message, on_event, address), limiter=state.turns
     )
 
 
@@ -158,7 +179,9 @@ def sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {payload}\n\n".encode()
 
 
-async def stream(state: AppState, shopper: ShopperSession, message: str) -> AsyncIterator[bytes]:
+async def stream(
+    state: AppState, shopper: ShopperSession, message: str, address: str = ""
+) -> AsyncIterator[bytes]:
     """SSE frames of one turn: ``session``, then the agent's events as they happen, then ``done``."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[AgentEvent] = asyncio.Queue()
@@ -168,7 +191,7 @@ async def stream(state: AppState, shopper: ShopperSession, message: str) -> Asyn
             loop.call_soon_threadsafe(queue.put_nowait, event)
 
     yield sse("session", {"session_id": shopper.session_id})
-    task = asyncio.ensure_future(answer(state, shopper, message, on_event))
+    task = asyncio.ensure_future(answer(state, shopper, message, on_event, address))
     try:
         while not task.done() or not queue.empty():
             getter = asyncio.ensure_future(queue.get())

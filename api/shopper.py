@@ -124,7 +124,7 @@ async def chat_turn(
     shopper = await anyio.to_thread.run_sync(_chat_session, request, state, merchant_id, body)
     sessions.attach(response, request, shopper)
     await anyio.to_thread.run_sync(retention.recognize, request, response, state.db, state.settings, shopper)
-    return await chat.answer(state, shopper, message)
+    return await chat.answer(state, shopper, message, address=client_address(request))
 
 
 @router.post(
@@ -146,7 +146,7 @@ async def chat_stream(
     message = _check_message(body.message, settings)
     shopper = await anyio.to_thread.run_sync(_chat_session, request, state, merchant_id, body)
     response = StreamingResponse(
-        chat.stream(state, shopper, message),
+        chat.stream(state, shopper, message, client_address(request)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
