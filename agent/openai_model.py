@@ -23,12 +23,14 @@ from agent.llm import (
     ModelError,
     Reply,
     ToolCall,
+    ToolChoice,
     ToolSpec,
     TransientModelError,
     Usage,
     new_call_id,
     parse_arguments,
 )
+from agent.resilience import call_timeout
 from agent.text_tool_calls import calls_in_text, may_be_call
 from shop.errors import ConfigError
 from shop.settings import Settings
@@ -62,6 +64,8 @@ def translate(exc: Exception) -> ModelError:
         return TransientModelError(f"provider unreachable: {exc.__class__.__name__}")
     if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError):
         return MalformedReply(f"provider sent an unreadable response: {exc}")
+    if isinstance(exc, openai.APIError):  # an error event inside a stream: the server failed mid-reply
+        return TransientModelError(f"provider failed while answering: {exc.message}")
     return ModelError(f"provider call failed: {exc.__class__.__name__}: {exc}")
 
 
@@ -82,10 +86,20 @@ def to_openai(message: Message) -> dict[str, Any]:
 
 
 class OpenAIModel:
-    def __init__(self, model: str, client: openai.OpenAI) -> None:
+    def __init__(
+        self,
+        model: str,
+        client: openai.OpenAI,
+        supports_tool_choice: bool = True,
+        max_tokens: int | None = None,
+    ) -> None:
         self.model = model
         self.client = client
+        self.max_tokens = max_tokens
+        """Cap on the reply's tokens (a weak model can repeat itself until the context is full)."""
         self.name = f"openai:{model}"
+        self.supports_tool_choice = supports_tool_choice
+        """Send ``tool_choice`` when the loop asks for one (``SHOPAGENT_TOOL_CHOICE=guided``)."""
 
     @classmethod
     def from_settings(
@@ -104,17 +118,37 @@ class OpenAIModel:
             timeout=settings.model_timeout_s,
             http_client=http_client,
         )
-        return cls(model, client)
+        return cls(
+            model,
+            client,
+            supports_tool_choice=settings.tool_choice == "guided",
+            max_tokens=settings.max_output_tokens,
+        )
 
-    def _body(self, messages: list[Message], tools: list[ToolSpec]) -> dict[str, Any]:
+    def _timeout(self) -> Any:
+        """The client's timeout, shortened to the time the turn has left."""
+        own = self.client.timeout
+        return call_timeout(float(own)) if isinstance(own, int | float) else own
+
+    def _body(
+        self, messages: list[Message], tools: list[ToolSpec], tool_choice: ToolChoice = "auto"
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": [to_openai(m) for m in messages]}
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
         if tools:
             body["tools"] = [{"type": "function", "function": t.to_dict()} for t in tools]
+            if tool_choice != "auto" and self.supports_tool_choice:
+                body["tool_choice"] = tool_choice
         return body
 
-    def complete(self, messages: list[Message], tools: list[ToolSpec]) -> Reply:
+    def complete(
+        self, messages: list[Message], tools: list[ToolSpec], tool_choice: ToolChoice = "auto"
+    ) -> Reply:
         try:
-            response = self.client.chat.completions.create(**self._body(messages, tools))
+            response = self.client.chat.completions.create(
+                **self._body(messages, tools, tool_choice), timeout=self._timeout()
+            )
         except Exception as exc:
             raise translate(exc) from exc
         if not response.choices:
@@ -131,7 +165,7 @@ class OpenAIModel:
             if tc.type == "function"
         ]
         text = message.content or ""
-        if not calls and (written := calls_in_text(text, [t.name for t in tools])):
+        if not calls and tool_choice != "none" and (written := calls_in_text(text, [t.name for t in tools])):
             calls, text = written, ""
         usage = response.usage
         return Reply(
@@ -146,30 +180,37 @@ class OpenAIModel:
         slots: dict[int, dict[str, str]] = {}
         usage = Usage()
         holding = bool(tools)  # text that may be a JSON tool call is held back until we know
+        finished = False
         try:
-            for chunk in self.client.chat.completions.create(
-                **body, stream=True, stream_options={"include_usage": True}
-            ):
-                if chunk.usage is not None:
-                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                if not chunk.choices:
-                    continue
-                delta = chunk.choices[0].delta
-                for tc in delta.tool_calls or []:
-                    slot = slots.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
-                    slot["id"] = tc.id or slot["id"]
-                    if tc.function is not None:
-                        slot["name"] += tc.function.name or ""
-                        slot["arguments"] += tc.function.arguments or ""
-                if delta.content:
-                    parts.append(delta.content)
-                    if holding and not may_be_call("".join(parts)):
-                        holding = False
-                        yield "".join(parts)
-                    elif not holding:
-                        yield delta.content
+            with self.client.chat.completions.create(
+                **body, stream=True, stream_options={"include_usage": True}, timeout=self._timeout()
+            ) as chunks:
+                for chunk in chunks:
+                    if chunk.usage is not None:
+                        usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                    if not chunk.choices:
+                        continue
+                    finished = finished or chunk.choices[0].finish_reason is not None
+                    delta = chunk.choices[0].delta
+                    for tc in delta.tool_calls or []:
+                        slot = slots.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
+                        slot["id"] = tc.id or slot["id"]
+                        if tc.function is not None:
+                            slot["name"] += tc.function.name or ""
+                            slot["arguments"] += tc.function.arguments or ""
+                    if delta.content:
+                        parts.append(delta.content)
+                        if holding and not may_be_call("".join(parts)):
+                            holding = False
+                            yield "".join(parts)
+                        elif not holding:
+                            yield delta.content
         except Exception as exc:
             raise translate(exc) from exc
+        if not finished:
+            # Every OpenAI-compatible server ends a reply with a finish_reason; without one the
+            # connection was cut mid-reply, and the partial text must not pass for an answer.
+            raise MalformedReply("the stream was cut off before the reply was complete")
         text = "".join(parts)
         calls = [
             ToolCall(

@@ -5,6 +5,10 @@ retried here and only here: transient errors (429 honouring ``Retry-After``, 5xx
 timeouts, dropped connections, malformed tool calls) are retried with exponential backoff
 and jitter, within the retry count and the turn's deadline. Past either, the caller gets
 :class:`ModelUnavailable` and degrades the turn instead of failing it.
+
+The deadline also bounds each attempt: adapters shorten their HTTP timeout to the time the
+turn has left (:func:`call_timeout`), and a stream that is still talking at the deadline
+is cut off, so a hanging or trickling provider cannot hold a turn past its budget.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -24,6 +30,25 @@ T = TypeVar("T")
 
 class ModelUnavailable(ModelError):
     """Retries or time ran out; the turn falls back to the offline engine or an apology."""
+
+
+_time_left: ContextVar[float | None] = ContextVar("shopagent_model_time_left", default=None)
+
+
+@contextmanager
+def _limited(seconds: float) -> Iterator[None]:
+    token = _time_left.set(seconds)
+    try:
+        yield
+    finally:
+        _time_left.reset(token)
+
+
+def call_timeout(default: float) -> float:
+    """Seconds an adapter may wait for the provider: its own ``default``, or less when the
+    current turn has less time left (set around every attempt by :func:`request`)."""
+    left = _time_left.get()
+    return default if left is None else max(0.01, min(default, left))
 
 
 @dataclass
@@ -79,14 +104,25 @@ def request(
 
     def once() -> Reply:
         final: Reply | None = None
-        if on_token is None:
-            final = model.complete(messages, tools)
-        else:
-            for item in model.stream(messages, tools):
-                if isinstance(item, Reply):
-                    final = item
-                else:
-                    on_token(item)
+        with _limited(deadline - policy.clock()):
+            if on_token is None:
+                final = model.complete(messages, tools)
+            else:
+                items = model.stream(messages, tools)
+                try:
+                    for item in items:
+                        if isinstance(item, Reply):
+                            final = item
+                        else:
+                            on_token(item)
+                        if final is None and policy.clock() >= deadline:
+                            raise ModelUnavailable(
+                                "the reply was still streaming when the turn's time ran out"
+                            )
+                finally:
+                    close = getattr(items, "close", None)
+                    if close is not None:
+                        close()  # release the provider's connection now, not when collected
         if final is None:
             raise MalformedReply("the stream ended before the reply was complete")
         if not final.text.strip() and not final.tool_calls:

@@ -16,6 +16,7 @@ from typing import Any
 from ingest.records import RowError, UnreadableFile
 
 _DECODER = json.JSONDecoder(parse_float=Decimal)
+TOO_DEEP = "values are nested too deeply to read (lists or objects hundreds of levels deep): flatten them"
 _WS = re.compile(r"\s*")
 
 
@@ -84,6 +85,8 @@ def parse_json(text: str, name: str, jsonl: bool | None = None) -> JsonDocument:
                 raise UnreadableFile(
                     f"{name}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})"
                 ) from None
+        except RecursionError:
+            raise UnreadableFile(f"{name}: {TOO_DEEP}") from None
     data_lines: list[Any] = []
     line_numbers: list[int] = []
     errors: list[RowError] = []
@@ -97,6 +100,8 @@ def parse_json(text: str, name: str, jsonl: bool | None = None) -> JsonDocument:
             errors.append(
                 RowError(name, number, f"not valid JSON ({exc.msg}, column {exc.colno}): fix this line")
             )
+        except RecursionError:
+            errors.append(RowError(name, number, TOO_DEEP))
     if not data_lines and errors:
         raise UnreadableFile(f"{name}: no line is valid JSON (first problem: {errors[0].message})")
     return JsonDocument(

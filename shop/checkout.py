@@ -3,7 +3,10 @@
 Confirming is idempotent by key (Stripe/IETF semantics): a replay returns the same order,
 the same key with another request is refused, a concurrent duplicate is refused. The key
 is claimed in its own short transaction so that a second request sees it at once; the
-order, its lines, its events and the stock decrements are then written in one transaction.
+order, its lines, its events and the stock decrements are then written in one transaction,
+holding the checkout row locked so two keys for one checkout cannot both place (and charge)
+it. A claim left ``started`` by a process that died mid-order committed nothing; after
+:data:`CLAIM_TIMEOUT` a retry with the same key takes it over.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -24,13 +27,25 @@ from shop.carts import clear_cart, view_cart
 from shop.catalog import get_merchant
 from shop.db import Database
 from shop.errors import Conflict, IdempotencyMismatch, InvalidRequest, NotConfirmed, NotFound, OutOfStock
-from shop.models import Checkout, IdempotencyKey, Merchant, Offer, Order, OrderEvent, OrderLine, Product
+from shop.models import (
+    Checkout,
+    IdempotencyKey,
+    Merchant,
+    Offer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Product,
+    utcnow,
+)
 from shop.money import Money
 from shop.offers import offer_adjustments
 from shop.payments import PaymentProvider, PaymentRequest
 from shop.promotions import PricedLine
 
 SHIPPING_METHODS = ("standard", "express")
+CLAIM_TIMEOUT = timedelta(minutes=5)
+"""Longer than any order transaction can take (payment provider and lock waits included)."""
 
 
 @dataclass(frozen=True)
@@ -188,8 +203,10 @@ def prepare(
     return CheckoutSummary.of(row)
 
 
-def _checkout(session: Session, merchant_id: str, session_id: str, checkout_id: str) -> Checkout:
-    row = session.get(Checkout, checkout_id)
+def _checkout(
+    session: Session, merchant_id: str, session_id: str, checkout_id: str, lock: bool = False
+) -> Checkout:
+    row = session.get(Checkout, checkout_id, with_for_update=lock)
     if row is None or row.merchant_id != merchant_id or row.session_id != session_id:
         raise NotFound("unknown checkout: prepare the checkout again")
     return row
@@ -221,7 +238,10 @@ def _claim_key(db: Database, merchant_id: str, key: str, digest: str) -> str | N
                 raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
             if existing.status == "done" and existing.order_id:
                 return existing.order_id
-            raise Conflict("a request with this Idempotency-Key is still being processed")
+    if existing is not None:
+        if _take_over(db, merchant_id, key):
+            return None
+        raise Conflict("a request with this Idempotency-Key is still being processed")
     try:
         with db.session() as session:
             session.add(
@@ -230,6 +250,24 @@ def _claim_key(db: Database, merchant_id: str, key: str, digest: str) -> str | N
     except IntegrityError:
         raise Conflict("a request with this Idempotency-Key is still being processed") from None
     return None
+
+
+def _take_over(db: Database, merchant_id: str, key: str) -> bool:
+    """Claim a key whose holder died mid-order (still ``started`` after :data:`CLAIM_TIMEOUT`).
+    The claim is renewed in one conditional update, so of two retries only one wins it."""
+    now = utcnow()
+    with db.session() as session:
+        result = session.execute(
+            update(IdempotencyKey)
+            .where(
+                IdempotencyKey.merchant_id == merchant_id,
+                IdempotencyKey.key == key,
+                IdempotencyKey.status == "started",
+                IdempotencyKey.created_at < now - CLAIM_TIMEOUT,
+            )
+            .values(created_at=now)
+        )
+        return getattr(result, "rowcount", 0) == 1
 
 
 def _release_key(db: Database, merchant_id: str, key: str) -> None:
@@ -327,7 +365,8 @@ def _place(
     payment: PaymentProvider,
     require_recorded_confirmation: bool,
 ) -> Order:
-    row = _checkout(session, merchant_id, session_id, checkout_id)
+    # Locked until commit: a concurrent confirm of this checkout waits, then sees it placed.
+    row = _checkout(session, merchant_id, session_id, checkout_id, lock=True)
     if row.status == "placed" and row.order_id:
         existing = session.scalar(
             select(Order).where(Order.merchant_id == merchant_id, Order.order_id == row.order_id)

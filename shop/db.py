@@ -2,11 +2,13 @@
 
 SQLite runs in WAL mode and every transaction starts with ``BEGIN IMMEDIATE``: writers
 queue on the busy timeout instead of failing when two of them race to upgrade a read lock.
+On both databases, text holding a NUL character is refused before it is sent (PostgreSQL
+cannot store it), with the same :class:`~shop.errors.InvalidRequest` a shopper can act on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -19,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shop.errors import ConfigError
+from shop.errors import ConfigError, InvalidRequest
 from shop.settings import Settings
 
 
@@ -38,8 +40,28 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_pragmas(engine)
-        return engine
-    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    _refuse_nul(engine)
+    return engine
+
+
+def _has_nul(parameters: Any) -> bool:
+    """Whether a statement's parameters (a row, or rows for executemany) hold text with NUL."""
+    if isinstance(parameters, str):
+        return "\x00" in parameters
+    if isinstance(parameters, Mapping):
+        return any(_has_nul(value) for value in parameters.values())
+    if isinstance(parameters, list | tuple):
+        return any(_has_nul(value) for value in parameters)
+    return False
+
+
+def _refuse_nul(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(_conn: Any, _cursor: Any, _statement: str, parameters: Any, *_rest: Any) -> None:
+        if _has_nul(parameters):
+            raise InvalidRequest("text must not contain NUL characters (\\x00): remove them and try again")
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

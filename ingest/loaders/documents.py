@@ -13,7 +13,7 @@ from pathlib import PurePath
 
 from lingua import Language
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import LimitReachedError, PdfReadError
 
 from ingest.langdetect import detect_language
 from ingest.records import DocumentRecord, LoadResult, SourceFile, UnreadableFile
@@ -90,6 +90,10 @@ def load_pdf(source: SourceFile) -> LoadResult:
         meta_title = (
             clean_line(str(reader.metadata.title)) if reader.metadata and reader.metadata.title else ""
         )
+    except LimitReachedError:
+        raise UnreadableFile(
+            f"{source.name}: the PDF expands to too much data when decompressed: save a smaller copy or the text"
+        ) from None
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise UnreadableFile(
             f"{source.name}: cannot read this PDF ({exc}): export it again or save it as text"

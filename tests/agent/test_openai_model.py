@@ -46,7 +46,10 @@ def tool_call(name: str, arguments: str, id_: str = "call_a") -> dict[str, Any]:
 
 
 def sse(chunks: list[dict[str, Any]]) -> httpx.Response:
-    body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    """A whole stream: the chunks, a closing chunk with a finish_reason, then ``[DONE]``."""
+    closing = chunk({})
+    closing["choices"][0]["finish_reason"] = "stop"
+    body = "".join(f"data: {json.dumps(c)}\n\n" for c in [*chunks, closing]) + "data: [DONE]\n\n"
     return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
 
 
