@@ -162,9 +162,9 @@ def _relative(text: str, folders: list[str]) -> str:
 
 
 def _relative_report(report: dict[str, Any], folders: list[str]) -> dict[str, Any]:
-    for entry in report.get("errors", []):
-        entry["file"] = _relative(str(entry.get("file", "")), folders)
-    for entry in report.get("files", []):
-        entry["file"] = _relative(str(entry.get("file", "")), folders)
+    for entry in [*report.get("errors", []), *report.get("files", [])]:
+        for key in ("file", "message", "error"):
+            if isinstance(entry.get(key), str):
+                entry[key] = _relative(entry[key], folders)
     report["skipped"] = [_relative(str(s), folders) for s in report.get("skipped", [])]
     return report

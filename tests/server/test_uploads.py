@@ -180,3 +180,15 @@ def test_a_failing_ingest_marks_the_job_failed(tmp_path: Path) -> None:
     assert (job.status, job.exit_code) == ("failed", 1) and "RuntimeError" in job.errors[0]
     assert not folder.exists()
     jobs.shutdown()
+
+
+def test_job_reports_never_show_the_servers_folders(
+    small_client: TestClient, keys: dict[str, str], small_settings: Settings
+) -> None:
+    job = upload(small_client, keys[MERCHANT], ("broken.json", b'{"products": [1, 2'))
+    small_client.headers.update(bearer(keys[MERCHANT]))
+    status = wait_for(small_client, job.json()["job_id"])  # type: ignore[attr-defined]
+    assert status["exit_code"] == 1
+    shown = str(status)
+    assert "broken.json" in shown
+    assert str(small_settings.home) not in shown and "/tmp" not in shown
