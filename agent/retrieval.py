@@ -2,7 +2,10 @@
 
 Ranking: the cosine of the query and product embeddings, plus a small lexical BM25 bonus
 (``LEXICAL_WEIGHT`` times the score relative to the best lexical match) so exact names,
-brands and model numbers win ties. Variants of one product are collapsed into one
+brands and model numbers win ties. The query is also said in the catalog's language
+(:mod:`agent.query_rewrite`, or the caller's own ``catalog_query``) and both forms are
+scored together; then candidates similar to the best first-pass hit get a bonus
+(``FEEDBACK_WEIGHT``). Variants of one product are collapsed into one
 hit (the best-matching variant, with its siblings listed), because six colours of the same
 tent would otherwise crowd out everything else.
 
@@ -14,6 +17,7 @@ chooses candidates. The cache is rebuilt when an ingest run finishes (the latest
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -28,8 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent.query_rewrite import rewrite
 from agent.retrieval_docs import PolicyIndex, load_policy_index, query_language
 from agent.retrieval_index import CatalogIndex, Mask, load_catalog_index, matching_codes
+from agent.retrieval_lexical import LexicalIndex
 from shop.db import Database
 from shop.embedders import Embedder, get_embedder
 from shop.models import IngestState, Product
@@ -37,11 +43,18 @@ from shop.money import Money
 from shop.settings import Settings
 from shop.vectors import VectorStore, open_vector_store
 
-LEXICAL_WEIGHT = 0.03
-"""Measured on evals/suites/demo/retrieval.jsonl with the default embedder (hit@5 / MRR over
-250 queries): 0 -> 0.792 / 0.614, 0.03 -> 0.792 / 0.618, 0.12 -> 0.784 / 0.592, 0.25 ->
-0.772 / 0.580. Non-English queries share few words with the catalog, so lexical scores mostly
-add noise; a small weight still breaks ties towards exact names and model numbers."""
+LEXICAL_WEIGHT = 0.1
+"""BM25 bonus for the best lexical match, relative to cosine scores. Measured with the query
+rewrite on the tuning half of evals/suites/demo/retrieval.jsonl (BENCHMARKS.md): 0.03-0.15
+are within a point of each other; without the rewrite non-English queries share no words with
+the catalog and 0.03 was best."""
+REWRITE_WEIGHT = 0.7
+"""Share of the dense score that comes from the query as said in the catalog's language
+(0.3-0.85 measured within a point; the original keeps what the lexicon did not know)."""
+FEEDBACK_WEIGHT = 0.4
+"""Pseudo-relevance feedback: candidates also score by their cosine to the best first-pass
+hit, so the siblings of a good match (the 500 ml bottle next to the 750 ml one) rise together.
++3-4 points recall@5 on the tuning half (0.2-0.5 measured); costs one small product."""
 SAME_LANGUAGE_BONUS = 0.04
 FRESHNESS_MARGIN = timedelta(seconds=2)
 REFRESH_EVERY_S = 1.0
@@ -180,6 +193,19 @@ def passes(product: Product, filters: ProductFilters) -> bool:
     return True
 
 
+@functools.cache
+def single_threaded_blas() -> None:
+    """Limit numpy's BLAS to one thread in this process (once).
+
+    Search is many small matrix-vector products from many request threads. With two BLAS
+    threads per product on a busy 2-core machine the threads wait for each other: scoring
+    1,600 gathered rows took 24 ms instead of 1.1 ms, 8,000 contiguous rows 24 ms instead of
+    10 ms (BENCHMARKS.md). The USE embedder already runs its BLAS single-threaded."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class Retriever:
     """Search over the stores of many merchants; one in-memory index per merchant, built lazily."""
 
@@ -191,9 +217,14 @@ class Retriever:
         query_cache_size: int = 2048,
         lexical_weight: float = LEXICAL_WEIGHT,
         refresh_every_s: float = REFRESH_EVERY_S,
+        rewrite_weight: float = REWRITE_WEIGHT,
+        feedback_weight: float = FEEDBACK_WEIGHT,
     ) -> None:
+        single_threaded_blas()
         self.db = db
         self.lexical_weight = lexical_weight
+        self.rewrite_weight = rewrite_weight
+        self.feedback_weight = feedback_weight
         self.refresh_every_s = refresh_every_s
         self.store = store
         self.embedder = embedder
@@ -270,13 +301,35 @@ class Retriever:
                 self._queries.popitem(last=False)
         return vector
 
+    def query_forms(
+        self, query: str, lang: str | None, lexical: LexicalIndex, catalog_query: str | None = None
+    ) -> tuple[npt.NDArray[np.float32], str]:
+        """The query vector and lexical text: the query fused with its form in the catalog's language.
+
+        ``catalog_query`` is that form when the caller has it (a model translating as it
+        calls the tool); otherwise the lexicons of :mod:`agent.query_rewrite` make one."""
+        said = " ".join((catalog_query or "").split()) or rewrite(
+            query, lang, lambda w: len(w) >= 3 and lexical.knows(w)
+        )
+        qvec = self.embed_query(query)
+        if not said or said.lower() == " ".join(query.split()).lower():
+            return qvec, query
+        fused = (1 - self.rewrite_weight) * qvec + self.rewrite_weight * self.embed_query(said)
+        return fused.astype(np.float32), f"{query} {said}"
+
     # -- products -------------------------------------------------------------------------------
     def search_products(
-        self, merchant_id: str, query: str, filters: ProductFilters | None = None, limit: int = 8
+        self,
+        merchant_id: str,
+        query: str,
+        filters: ProductFilters | None = None,
+        limit: int = 8,
+        catalog_query: str | None = None,
     ) -> list[ProductHit]:
+        """Products for ``query``; ``catalog_query`` is the same query in the catalog's language, if known."""
         filters = filters or ProductFilters()
         limit = max(1, min(limit, 50))
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             index = self._catalog(session, merchant_id)
             if index.size == 0:
                 return []
@@ -293,11 +346,11 @@ class Retriever:
                 )
             elif not index.active.all():
                 mask = index.active
-            rows, scores = self._rank(index, query, mask, limit)
+            rows, scores = self._rank(index, query, mask, limit, catalog_query)
             return self._hits(session, merchant_id, index, rows, scores, filters, limit)
 
     def _rank(
-        self, index: CatalogIndex, query: str, mask: Mask | None, limit: int
+        self, index: CatalogIndex, query: str, mask: Mask | None, limit: int, catalog_query: str | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Candidate rows, best first, with fused scores (several per hit: variants collapse later)."""
         want = max(limit * 6, 48)
@@ -305,22 +358,26 @@ class Retriever:
             rows = np.flatnonzero(mask) if mask is not None else np.arange(index.size)
             order = np.argsort(index.price_minor[rows], kind="stable")[:want]
             return rows[order].astype(np.int64), np.zeros(len(order), dtype=np.float32)
-        qvec = self.embed_query(query)
+        qvec, query = self.query_forms(query, index.lang, index.lexical, catalog_query)
         rows, dense = index.dense(qvec, mask, want)
         if len(rows) > want:
             top = np.argpartition(-dense, want - 1)[:want]
             rows, dense = rows[top], dense[top]
         lex_rows, lex = index.lexical_scores(query, mask)
         if len(lex_rows) == 0:
-            order = np.argsort(-dense)
-            return rows[order], dense[order]
-        if len(lex_rows) > want:
-            top = np.argpartition(-lex, want - 1)[:want]
-            lex_rows, lex = lex_rows[top], lex[top]
-        bonus = self.lexical_weight * lex / float(lex.max())
-        merged = np.union1d(rows, lex_rows.astype(np.int64))
-        fused = index.matrix[merged] @ qvec
-        fused[np.searchsorted(merged, lex_rows)] += bonus
+            merged, fused = rows, dense
+        else:
+            if len(lex_rows) > want:
+                top = np.argpartition(-lex, want - 1)[:want]
+                lex_rows, lex = lex_rows[top], lex[top]
+            bonus = self.lexical_weight * lex / float(lex.max())
+            merged = np.union1d(rows, lex_rows.astype(np.int64))
+            fused = index.matrix[merged] @ qvec
+            fused[np.searchsorted(merged, lex_rows)] += bonus
+        if self.feedback_weight and len(merged) > 1:
+            fused = fused + self.feedback_weight * (
+                index.matrix[merged] @ index.matrix[merged[np.argmax(fused)]]
+            )
         order = np.argsort(-fused)
         return merged[order], fused[order].astype(np.float32)
 
@@ -384,24 +441,28 @@ class Retriever:
         return hits
 
     # -- policies ---------------------------------------------------------------------------------
-    def search_policies(self, merchant_id: str, query: str, limit: int = 4) -> list[PolicyHit]:
+    def search_policies(
+        self, merchant_id: str, query: str, limit: int = 4, catalog_query: str | None = None
+    ) -> list[PolicyHit]:
         limit = max(1, min(limit, 20))
         if not query.strip():
             return []
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             index = self._policy(session, merchant_id)
         if index.size == 0:
             return []
-        qvec = self.embed_query(query)
+        qvec, lexical_text = self.query_forms(query, index.lang, index.lexical, catalog_query)
         scores = index.matrix @ qvec
-        lex_rows, lex = index.lexical.search(query)
+        lang = query_language(query, index.languages)
+        same = np.asarray([chunk_lang == lang for chunk_lang in index.langs], dtype=np.bool_)
+        if lang and lexical_text != query and same.any():
+            # Pages in the shopper's own language are compared with the query as written.
+            scores[same] = index.matrix[same] @ self.embed_query(query)
+        lex_rows, lex = index.lexical.search(lexical_text)
         if len(lex_rows):
             scores[lex_rows] += self.lexical_weight * lex / float(lex.max())
-        lang = query_language(query, index.languages)
         if lang:
-            scores += SAME_LANGUAGE_BONUS * np.asarray(
-                [chunk_lang == lang for chunk_lang in index.langs], dtype=np.float32
-            )
+            scores += SAME_LANGUAGE_BONUS * same
         order = np.argsort(-scores)[:limit]
         return [
             PolicyHit(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent.query_rewrite import catalog_language
 from agent.retrieval_lexical import LexicalIndex
 from shop.models import DocChunk, Document
 from shop.vectors import VectorStore
@@ -28,6 +32,8 @@ class PolicyIndex:
     matrix: Floats
     lexical: LexicalIndex
     stamp: tuple[int, str]
+    lang: str | None = None
+    """The language most chunks are written in (queries are also rewritten into it)."""
 
     @property
     def size(self) -> int:
@@ -82,7 +88,16 @@ def load_policy_index(
         matrix=matrix,
         lexical=LexicalIndex([f"{r.title} {r.heading_path} {r.text}" for r in rows]),
         stamp=stamp,
+        lang=_main_language(rows),
     )
+
+
+def _main_language(rows: Sequence[Any]) -> str | None:
+    """The language most chunks declare, or else the one their text is written in."""
+    declared = Counter(str(r.lang) for r in rows if r.lang)
+    if declared:
+        return declared.most_common(1)[0][0]
+    return catalog_language(f"{r.title}. {r.text[:300]}" for r in rows)
 
 
 _SCRIPT = (

@@ -24,6 +24,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent.query_rewrite import catalog_language
 from agent.retrieval_lexical import LexicalIndex, tokenize
 from shop.models import Product, utcnow
 from shop.money import Money
@@ -35,6 +36,8 @@ Mask = npt.NDArray[np.bool_]
 
 EXACT_LIMIT = 20_000
 """Up to this many candidate rows are scored exactly; beyond it the quantiser picks cells."""
+PROBE_SHARE = 0.08
+"""Share of rows an unfiltered query scores in a quantised catalog (the nearest cells)."""
 UNTRACKED = -1
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -142,6 +145,8 @@ class CatalogIndex:
     watermark: datetime = field(default_factory=utcnow)
     """Changes stamped after this (minus a margin) are not in the arrays yet."""
     refreshed_at: float = 0.0
+    lang: str | None = None
+    """The language the catalog is written in (queries are also rewritten into it)."""
 
     @property
     def size(self) -> int:
@@ -232,34 +237,35 @@ class CatalogIndex:
         return self._probe(query, mask, want)
 
     def _probe(self, query: Floats, mask: Mask | None, want: int) -> tuple[npt.NDArray[np.int64], Floats]:
+        """Score the cells nearest the query until about ``PROBE_SHARE`` of the rows are scored.
+
+        A row budget rather than a cell count: catalogs of near-identical products make a
+        few cells huge, and a fixed number of cells then meant scoring half the catalog."""
         assert self.quantiser is not None
         q = self.quantiser
-        cells_total = len(q.starts) - 1
-        probes = max(8, cells_total // 12)
-        while True:
-            rows_parts: list[npt.NDArray[np.int64]] = []
-            score_parts: list[Floats] = []
-            for cell in q.cells_for(query, probes):
-                lo, hi = int(q.starts[cell]), int(q.starts[cell + 1])
-                if hi <= lo:
-                    continue
-                rows = np.arange(lo, hi, dtype=np.int64)
-                if mask is not None:
-                    keep = mask[lo:hi]
-                    rows = rows[keep]
-                    if not len(rows):
-                        continue
-                    scores = self.matrix[rows] @ query
-                else:
-                    scores = self.matrix[lo:hi] @ query
+        budget = max(want, int(self.size * PROBE_SHARE))
+        rows_parts: list[npt.NDArray[np.int64]] = []
+        score_parts: list[Floats] = []
+        scanned = found = 0
+        for cell in np.argsort(-(q.centroids @ query)).tolist():
+            lo, hi = int(q.starts[cell]), int(q.starts[cell + 1])
+            if hi <= lo:
+                continue
+            scanned += hi - lo
+            if mask is None:
+                rows, scores = np.arange(lo, hi, dtype=np.int64), self.matrix[lo:hi] @ query
+            else:
+                rows = (lo + np.flatnonzero(mask[lo:hi])).astype(np.int64)
+                scores = self.matrix[rows] @ query
+            if len(rows):
                 rows_parts.append(rows)
                 score_parts.append(scores)
-            found = sum(len(r) for r in rows_parts)
-            if found >= want or probes >= cells_total:
-                if not rows_parts:
-                    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-                return np.concatenate(rows_parts), np.concatenate(score_parts)
-            probes = min(cells_total, probes * 2)
+                found += len(rows)
+            if scanned >= budget and found >= want:
+                break
+        if not rows_parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return np.concatenate(rows_parts), np.concatenate(score_parts)
 
     def lexical_scores(self, text: str, mask: Mask | None) -> tuple[npt.NDArray[np.int32], Floats]:
         rows, scores = self.lexical.search(text)
@@ -343,4 +349,5 @@ def load_catalog_index(
         row_of_pk={int(r.id): i for i, r in enumerate(rows)},
         watermark=started,
         refreshed_at=time.monotonic(),
+        lang=catalog_language(f"{r.title}. {r.category}. {r.description[:200]}" for r in rows),
     )

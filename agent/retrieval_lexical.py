@@ -2,8 +2,9 @@
 
 ``rank_bm25`` scores every document in Python for every query term, which is far too slow
 for 100,000 products; postings as arrays make a query a few vectorised gathers. Tokens are
-lower-cased and stripped of diacritics (shoppers often type "sildymas" for "šildymas");
-Chinese and Japanese text, which has no spaces, is indexed as character bigrams.
+lower-cased and stripped of diacritics (shoppers often type "sildymas" for "šildymas") and
+of English plural endings ("boots" finds "boot"); Chinese and Japanese text, which has no
+spaces, is indexed as character bigrams.
 """
 
 from __future__ import annotations
@@ -40,8 +41,19 @@ def tokenize(text: str) -> list[str]:
             rest = _CJK.sub(" ", raw).split()
             tokens.extend(t for t in rest if t not in _STOP)
         elif raw not in _STOP and (len(raw) > 1 or raw.isdigit()):
-            tokens.append(raw)
+            tokens.append(_singular(raw))
     return tokens
+
+
+def _singular(word: str) -> str:
+    """English plurals folded ("boots" finds "boot", "batteries" "battery"); other words unchanged."""
+    if len(word) <= 3 or not word.isascii() or not word.isalpha():
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
 
 
 class LexicalIndex:
@@ -87,6 +99,11 @@ class LexicalIndex:
         totals = np.bincount(docs, weights=weights, minlength=self.size)
         rows = np.flatnonzero(totals).astype(np.int32)
         return rows, totals[rows].astype(np.float32)
+
+    def knows(self, word: str) -> bool:
+        """Whether ``word`` occurs in some indexed text (as this index tokenizes it)."""
+        tokens = tokenize(word)
+        return bool(tokens) and all(t in self._vocab for t in tokens)
 
     @property
     def max_idf(self) -> float:

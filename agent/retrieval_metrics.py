@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -100,9 +101,21 @@ def _aggregate(scored: Sequence[tuple[Query, list[frozenset[str]]]]) -> dict[str
     return out
 
 
-def evaluate_retrieval(retriever: _Searcher, merchant_id: str, queries: Iterable[Any]) -> dict[str, Any]:
-    """Metrics for ``queries`` (dicts or objects with ``query``, ``relevant``, ``lang``)."""
-    scored = [(q, ranking(retriever, merchant_id, q)) for q in map(_as_query, queries)]
+def evaluate_retrieval(
+    retriever: _Searcher,
+    merchant_id: str,
+    queries: Iterable[Any],
+    workers: int = 1,
+    max_misses: int | None = None,
+) -> dict[str, Any]:
+    """Metrics for ``queries`` (dicts or objects with ``query``, ``relevant``, ``lang``).
+
+    ``workers`` > 1 asks the retriever from that many threads; ``max_misses`` caps the
+    list of queries with nothing relevant in the top 5 (a report's size)."""
+    parsed = [_as_query(q) for q in queries]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        rankings = list(pool.map(lambda q: ranking(retriever, merchant_id, q), parsed))
+    scored = list(zip(parsed, rankings, strict=True))
     result = _aggregate(scored)
     groups: dict[str, list[tuple[Query, list[frozenset[str]]]]] = defaultdict(list)
     for item in scored:
@@ -112,5 +125,5 @@ def evaluate_retrieval(retriever: _Searcher, merchant_id: str, queries: Iterable
         {"query": q.query, "lang": q.lang, "relevant": sorted(q.relevant), "top5": [sorted(h) for h in r[:5]]}
         for q, r in scored
         if not _hit(r, q.relevant, 5)
-    ]
+    ][:max_misses]
     return result

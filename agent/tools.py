@@ -69,7 +69,9 @@ def _search(
     ctx: ToolContext, query: str, filters: Any, limit: int, catalog_query: str | None = None
 ) -> list[Product]:
     if catalog_query:  # only then: simple stand-in retrievers need not know the argument
-        hits = ctx.retriever.search_products(ctx.merchant_id, query, filters, limit, catalog_query=catalog_query)
+        hits = ctx.retriever.search_products(
+            ctx.merchant_id, query, filters, limit, catalog_query=catalog_query
+        )
     else:
         hits = ctx.retriever.search_products(ctx.merchant_id, query, filters, limit)
     return _products(ctx, [h.sku for h in hits])

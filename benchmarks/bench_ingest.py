@@ -4,7 +4,8 @@ Writes a synthetic catalog CSV (default 10,000 rows), measures how fast the embe
 embeds the same product texts (a sample), then runs ``ingest_paths`` twice: the first run
 embeds every row, the second must embed nothing and finish in under 5 seconds.
 
-    python -m benchmarks.bench_ingest [--rows 10000] [--embedder NAME] [--sample 500]
+    python -m benchmarks.bench_ingest [--rows 10000] [--embedder NAME] [--sample 500] [--home DIR]
+    python -m benchmarks.bench_ingest --home DIR --again     # only unchanged re-runs, 3 times
 """
 
 from __future__ import annotations
@@ -31,6 +32,24 @@ def write_catalog(path: Path, rows: int) -> list[synthetic.SyntheticProduct]:
         writer.writerow(synthetic.CSV_HEADER)
         writer.writerows(item.csv_row() for item in items)
     return items
+
+
+def rerun_only(rows: int, embedder_name: str, home: Path, times: int = 3) -> list[float]:
+    """Unchanged re-runs on a home a previous run kept (``--home DIR --again``)."""
+    settings = Settings(home=home / "home", embedder=embedder_name, max_rows=max(rows, 1000))
+    db = open_database(settings)
+    seconds: list[float] = []
+    try:
+        for _ in range(times):
+            started = time.perf_counter()
+            report = ingest_paths(settings, db, [home / "catalog.csv"], "bench")
+            seconds.append(time.perf_counter() - started)
+            print(
+                f"  unchanged re-run: {seconds[-1]:.2f} s, {report.counts['embedded']} embedded", flush=True
+            )
+    finally:
+        db.dispose()
+    return seconds
 
 
 def run(rows: int, embedder_name: str, sample: int, home: Path) -> dict[str, float]:
@@ -83,7 +102,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--embedder", default="multilingual")
     parser.add_argument("--sample", type=int, default=500, help="texts embedded to measure the bare rate")
     parser.add_argument("--home", type=Path, default=None)
+    parser.add_argument(
+        "--again", action="store_true", help="with --home of an earlier run: time 3 unchanged re-runs only"
+    )
     args = parser.parse_args(argv)
+    if args.again:
+        if args.home is None or not (args.home / "catalog.csv").exists():
+            parser.error("--again needs --home DIR of an earlier run")
+        rerun_only(args.rows, args.embedder, args.home)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         run(args.rows, args.embedder, min(args.sample, args.rows), args.home or Path(tmp))
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from evals.embedding import CachedQueryEmbedder
 from evals.grounding import Catalog
-from ingest.embed_cache import EmbeddingCache
+from ingest.embed_cache import EmbeddingCache, merge_into
 from shop.db import Database
 from shop.errors import ConfigError
 from shop.models import Order, Product
@@ -48,7 +48,10 @@ def default_embed_cache() -> Path:
 def _sqlite_copy(source: Path, target: Path) -> None:
     """Copy a SQLite file consistently (WAL included) with the backup API."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(str(source))) as src, closing(sqlite3.connect(str(target))) as dst:
+    with (
+        closing(sqlite3.connect(str(source), timeout=30)) as src,
+        closing(sqlite3.connect(str(target), timeout=30)) as dst,
+    ):
         src.backup(dst)
 
 
@@ -64,6 +67,8 @@ class Workspace:
     rejected: list[str] = field(default_factory=list)
     """Rows of the store that ingest refused, as ``FILE:LINE: message``."""
     query_cache: EmbeddingCache | None = None
+    shared_cache: Path | None = None
+    """The cache shared between runs, which this run's new vectors are merged into on close."""
 
     @classmethod
     def create(
@@ -81,7 +86,7 @@ class Workspace:
         try:
             settings = _settings(root / "home", root / "home" / DB_NAME, embedder)
             if embed_cache is not None and embed_cache.exists():
-                _sqlite_copy(embed_cache, settings.home / CACHE_NAME)
+                _seed_cache(embed_cache, settings.home / CACHE_NAME)
             db = Database(settings.resolved_database_url)
             try:
                 db.migrate()
@@ -97,8 +102,12 @@ class Workspace:
                 _save_cache(settings.home / CACHE_NAME, embed_cache)
             catalog, baseline = _read_store(settings, merchant_id)
             rejected = [f"{e.file}:{e.line}: {e.message}" for e in report.errors]
-            cache = EmbeddingCache(embed_cache if embed_cache is not None else settings.home / CACHE_NAME)
-            return cls(root, settings, merchant_id, catalog, baseline, report.summary(), rejected, cache)
+            # Query vectors go to the run's own cache and are merged into the shared one on close:
+            # parallel runs then never write the shared file for long.
+            cache = EmbeddingCache(settings.home / CACHE_NAME)
+            return cls(
+                root, settings, merchant_id, catalog, baseline, report.summary(), rejected, cache, embed_cache
+            )
         except BaseException:
             shutil.rmtree(root, ignore_errors=True)
             raise
@@ -135,22 +144,26 @@ class Workspace:
 
         if self.query_cache is not None:
             self.query_cache.close()
+            if self.shared_cache is not None:
+                _save_cache(self.query_cache.path, self.shared_cache)
         forget_vector_stores()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _seed_cache(shared: Path, private: Path) -> None:
+    """Start the run's cache as a consistent copy of the shared one (empty if it cannot be read)."""
+    try:
+        _sqlite_copy(shared, private)
+    except sqlite3.Error:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(private) + suffix).unlink(missing_ok=True)
 
 
 def _save_cache(source: Path, target: Path) -> None:
     """Add the run's new embeddings to the shared cache (rows are merged, the file is never replaced)."""
     try:
-        EmbeddingCache(target).close()  # creates the file and table if needed
-        conn = sqlite3.connect(str(target), timeout=30, isolation_level=None)
-        try:
-            conn.execute("ATTACH DATABASE ? AS run", (str(source),))
-            conn.execute("INSERT OR IGNORE INTO main.embeddings SELECT * FROM run.embeddings")
-            conn.execute("DETACH DATABASE run")
-        finally:
-            conn.close()
-    except (OSError, sqlite3.Error):
+        merge_into(source, target)
+    except OSError:
         pass  # a cache that cannot be written only costs time on the next run
 
 

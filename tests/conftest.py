@@ -245,10 +245,15 @@ class KeywordRetriever:
         self.queries: list[tuple[str, str, Any]] = []
 
     def search_products(
-        self, merchant_id: str, query: str, filters: Any | None = None, limit: int = 10
+        self,
+        merchant_id: str,
+        query: str,
+        filters: Any | None = None,
+        limit: int = 10,
+        catalog_query: str | None = None,
     ) -> list[FakeProductHit]:
         self.queries.append(("products", query, filters))
-        wanted = _tokens(query)
+        wanted = _tokens(f"{query} {catalog_query or ''}")
         with self.db.session() as s:
             rows = s.query(Product).filter(Product.merchant_id == merchant_id, Product.active.is_(True)).all()
             scored = []
@@ -260,9 +265,11 @@ class KeywordRetriever:
         scored.sort(key=lambda h: (-h.score, h.sku))
         return scored[:limit]
 
-    def search_policies(self, merchant_id: str, query: str, limit: int = 5) -> list[FakePolicyHit]:
+    def search_policies(
+        self, merchant_id: str, query: str, limit: int = 5, catalog_query: str | None = None
+    ) -> list[FakePolicyHit]:
         self.queries.append(("policies", query, None))
-        wanted = _tokens(query)
+        wanted = _tokens(f"{query} {catalog_query or ''}")
         with self.db.session() as s:
             rows = (
                 s.query(DocChunk, Document).join(Document).filter(DocChunk.merchant_id == merchant_id).all()

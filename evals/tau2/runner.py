@@ -47,11 +47,18 @@ class _NoRetrieval:
     """The τ² tools read the store directly; nothing searches."""
 
     def search_products(
-        self, merchant_id: str, query: str, filters: Any | None = None, limit: int = 10
+        self,
+        merchant_id: str,
+        query: str,
+        filters: Any | None = None,
+        limit: int = 10,
+        catalog_query: str | None = None,
     ) -> list[Any]:
         return []
 
-    def search_policies(self, merchant_id: str, query: str, limit: int = 5) -> list[Any]:
+    def search_policies(
+        self, merchant_id: str, query: str, limit: int = 5, catalog_query: str | None = None
+    ) -> list[Any]:
         return []
 
 

@@ -1,61 +1,24 @@
-"""recall@k and MRR on a hand-computed example, and how hits are ranked from a retriever."""
+"""The eval's retrieval section is scored by agent.retrieval_metrics, as the benchmarks are."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from evals.grounding import Catalog
-from evals.retrieval import rank, recall_at, reciprocal_rank, score
+from evals.retrieval import evaluate_suite_retrieval
 from evals.suite import RetrievalQuery
-
-
-def ranking(*hits: str) -> list[frozenset[str]]:
-    return [frozenset(h.split("|")) for h in hits]
-
-
-def test_recall_and_reciprocal_rank() -> None:
-    r = ranking("X", "A", "Y", "Z", "B", "W")
-    assert recall_at(r, {"A", "B"}, 1) == 0.0
-    assert recall_at(r, {"A", "B"}, 2) == 0.5
-    assert recall_at(r, {"A", "B"}, 5) == 1.0
-    assert reciprocal_rank(r, {"A", "B"}) == 0.5
-    assert reciprocal_rank(r, {"Q"}) == 0.0
-    # a variant hit answers to its parent id too
-    assert reciprocal_rank(ranking("S1|P"), {"P"}) == 1.0
-
-
-def test_score_hand_computed() -> None:
-    q1 = RetrievalQuery(query="tent", relevant=["A"], lang="en")  # rank 1
-    q2 = RetrievalQuery(query="palapinė", relevant=["A", "B"], lang="lt")  # A at 3, B at 7
-    q3 = RetrievalQuery(query="çadır", relevant=["doc:returns"], lang="tr")  # missing
-    result = score(
-        [
-            (q1, ranking("A", "X")),
-            (q2, ranking("X", "Y", "A", "Z", "W", "V", "B")),
-            (q3, ranking("doc:faq", "doc:shipping")),
-        ]
-    )
-    assert result["queries"] == 3
-    assert result["recall@1"] == pytest.approx(round((1 + 0 + 0) / 3, 4))
-    assert result["recall@5"] == pytest.approx(round((1 + 0.5 + 0) / 3, 4))
-    assert result["recall@10"] == pytest.approx(round((1 + 1 + 0) / 3, 4))
-    assert result["mrr"] == pytest.approx(round((1 + 1 / 3 + 0) / 3, 4))
-    assert result["by_lang"]["lt"] == {
-        "queries": 1,
-        "recall@1": 0.0,
-        "recall@5": 0.5,
-        "recall@10": 1.0,
-        "mrr": 0.3333,
-    }
-    assert [m["query"] for m in result["misses"]] == ["çadır"]
+from shop.settings import Settings
 
 
 @dataclass
 class ProductHit:
     sku: str
     score: float
+    parent_sku: str | None = None
+    variants: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -63,23 +26,58 @@ class PolicyHit:
     doc_id: str
     chunk_id: str
     score: float
-    text: str = ""
 
 
 class FakeRetriever:
     def search_products(self, merchant_id: str, query: str, filters: object, limit: int) -> list[ProductHit]:
-        return [ProductHit("TENT-ALP2-GRN", 0.9), ProductHit("FOOT", 0.5)][:limit]
+        return [
+            ProductHit("TENT-ALP2-GRN", 0.9, "TENT-ALP2", [{"id": "TENT-ALP2-ORG"}]),
+            ProductHit("FOOT", 0.5),
+        ][:limit]
 
     def search_policies(self, merchant_id: str, query: str, limit: int) -> list[PolicyHit]:
-        return [PolicyHit("doc:returns", "doc:returns#1", 0.7), PolicyHit("doc:returns", "doc:returns#2", 0.6),
-                PolicyHit("doc:faq", "doc:faq#0", 0.4)][:limit]  # fmt: skip
+        return [
+            PolicyHit("doc:returns.lt", "doc:returns.lt#1", 0.7),
+            PolicyHit("doc:returns.lt", "doc:returns.lt#2", 0.6),
+            PolicyHit("doc:faq", "doc:faq#0", 0.4),
+        ][:limit]
 
 
-def test_rank_by_kind_of_relevant_ids() -> None:
-    catalog = Catalog(titles={}, parents={"TENT-ALP2-GRN": "TENT-ALP2"})
-    products = rank(FakeRetriever(), "m", RetrievalQuery(query="q", relevant=["TENT-ALP2"]), catalog)
-    assert products == [frozenset({"TENT-ALP2-GRN", "TENT-ALP2"}), frozenset({"FOOT"})]
-    docs = rank(FakeRetriever(), "m", RetrievalQuery(query="q", relevant=["doc:faq"]), catalog)
-    assert docs == [frozenset({"doc:returns"}), frozenset({"doc:faq"})]  # chunks of one doc count once
-    mixed = rank(FakeRetriever(), "m", RetrievalQuery(query="q", relevant=["doc:faq", "FOOT"]), catalog)
-    assert [sorted(h)[0] for h in mixed] == ["TENT-ALP2", "doc:returns", "FOOT", "doc:faq"]
+@dataclass
+class FakeWorkspace:
+    settings: Settings
+    merchant_id: str = "m"
+
+    def retriever(self, db: object) -> FakeRetriever:
+        return FakeRetriever()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> FakeWorkspace:
+    return FakeWorkspace(
+        Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}")  # type: ignore[call-arg]
+    )
+
+
+def test_translations_variants_and_parents_count_as_hits(workspace: FakeWorkspace) -> None:
+    queries = [
+        RetrievalQuery(query="tent", relevant=["TENT-ALP2"], lang="en"),  # parent id: rank 1
+        RetrievalQuery(query="orange tent", relevant=["TENT-ALP2-ORG"], lang="en"),  # collapsed variant
+        RetrievalQuery(query="grąžinimas", relevant=["doc:returns"], lang="lt"),  # its translation, rank 1
+        RetrievalQuery(
+            query="DUK", relevant=["doc:faq", "doc:shipping"], lang="lt"
+        ),  # rank 2 (chunks count once)
+        RetrievalQuery(query="çadır", relevant=["STOVE"], lang="tr"),  # missing
+    ]
+    result = evaluate_suite_retrieval(workspace, queries, workers=2)  # type: ignore[arg-type]
+    assert result["queries"] == 5
+    assert result["recall@1"] == pytest.approx(round((1 + 1 + 1 + 0 + 0) / 5, 4))
+    assert result["recall@5"] == pytest.approx(round((1 + 1 + 1 + 0.5 + 0) / 5, 4))
+    assert result["mrr"] == pytest.approx(round((1 + 1 + 1 + 0.5 + 0) / 5, 4))
+    assert result["by_lang"]["lt"]["recall@5"] == 0.75 and result["by_lang"]["lt"]["hit@5"] == 1.0
+    assert result["by_lang"]["tr"]["recall@5"] == 0.0
+    assert [m["query"] for m in result["misses"]] == ["çadır"]
+
+
+def test_no_queries_gives_the_empty_section(workspace: FakeWorkspace) -> None:
+    assert evaluate_suite_retrieval(workspace, [])["queries"] == 0  # type: ignore[arg-type]

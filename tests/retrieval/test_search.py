@@ -164,3 +164,54 @@ def test_query_embeddings_are_cached(store, embedder):
     store.search_products("m1", "Warm  bag")
     store.search_policies("m1", "warm bag")
     assert embedder.queries == before
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["šiltas žieminis miegmaišis", "kışlık sıcak uyku tulumu", "كيس نوم دافئ للشتاء", "冬天保暖的睡袋"],
+)
+def test_a_need_in_another_language_finds_the_english_product(store, query):
+    assert skus(store.search_products("m1", query, limit=1)) == ["BAG-WIN"]
+
+
+def test_without_the_rewrite_the_same_queries_miss(store, monkeypatch):
+    # The hash embedder shares no character n-grams between these words and the catalog's:
+    # it is the rewrite into the catalog's language that finds the bag above.
+    monkeypatch.setattr("agent.retrieval.rewrite", lambda *args, **kwargs: "")
+    for query in ("šiltas žieminis miegmaišis", "冬天保暖的睡袋"):
+        assert skus(store.search_products("m1", query, limit=1)) != ["BAG-WIN"]
+
+
+def test_a_callers_translation_is_used_for_languages_without_a_lexicon(store):
+    greek = "ζεστός υπνόσακος για τον χειμώνα"
+    assert skus(store.search_products("m1", greek, limit=1)) != ["BAG-WIN"]
+    assert skus(store.search_products("m1", greek, limit=1, catalog_query="warm winter sleeping bag")) == [
+        "BAG-WIN"
+    ]
+    top = store.search_policies("m1", "πόσες μέρες για επιστροφή", 1, "how many days do I have to return")
+    assert top[0].doc_id in ("doc:returns", "doc:returns.lt") and "45" in top[0].text
+
+
+def test_the_search_tools_pass_the_models_translation_on(store, settings, db):
+    from agent.context import ToolContext
+    from agent.state import ConversationState
+    from agent.tools import TOOLS_BY_NAME
+
+    tool = TOOLS_BY_NAME["search_products"]
+    described = tool.spec.parameters["properties"]["query_in_catalog_language"]["description"]
+    assert "language the product" in described and "another language" in described
+    assert "query_in_catalog_language" in TOOLS_BY_NAME["search_policies"].spec.parameters["properties"]
+    ctx = ToolContext(settings, db, store, None, "m1", "sess-search-00000000001", ConversationState(turn=1))  # type: ignore[arg-type]
+    greek = {"query": "ζεστός υπνόσακος για τον χειμώνα", "limit": 1}
+    alone = tool.run(ctx, greek).result
+    translated = tool.run(ctx, {**greek, "query_in_catalog_language": "warm winter sleeping bag"}).result
+    assert [r["sku"] for r in translated["results"]] == ["BAG-WIN"]
+    assert [r["sku"] for r in alone["results"]] != ["BAG-WIN"]
+
+
+def test_search_runs_numpy_blas_single_threaded(store):
+    from threadpoolctl import threadpool_info
+
+    # numpy's own BLAS (search scores with numpy); SciPy may bring another, loaded later.
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas" and "numpy" in p["filepath"]]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
