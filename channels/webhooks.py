@@ -13,8 +13,8 @@ leaves it to be retried.
 
 from __future__ import annotations
 
-import json
 import ipaddress
+import json
 import secrets
 import time
 from dataclasses import dataclass
