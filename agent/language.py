@@ -61,3 +61,20 @@ def detect_language(
     if ranked and ranked[0].value >= MIN_CONFIDENCE:
         return str(ranked[0].language.iso_code_639_1.name.lower())
     return previous or default
+
+
+def script_language(text: str) -> str:
+    """The language a non-Latin script gives away ('' for Latin-script or no letters)."""
+    for pattern, code in _SCRIPTS:
+        if pattern.search(text):
+            return code
+    return ""
+
+
+def confidences(text: str, codes: tuple[str, ...]) -> dict[str, float]:
+    """Lingua's confidence for each of ``codes`` (those it knows) that ``text`` is in it."""
+    known = frozenset(c for c in codes if c in _LINGUA_NAMES)
+    if len(known) < 2:
+        return {}
+    values = _detector(known).compute_language_confidence_values(text)
+    return {str(v.language.iso_code_639_1.name.lower()): float(v.value) for v in values}

@@ -112,6 +112,21 @@ class ChatModel(Protocol):
         ...
 
 
+ToolChoice = Literal["auto", "required", "none"]
+
+
+class ChoosesTools(Protocol):
+    """A model whose provider honours ``tool_choice`` (its ``supports_tool_choice`` is true):
+    "required" makes the reply a tool call (on llama.cpp, under a JSON grammar), "none" text."""
+
+    name: str
+    supports_tool_choice: bool
+
+    def complete(
+        self, messages: list[Message], tools: list[ToolSpec], tool_choice: ToolChoice = "auto"
+    ) -> Reply: ...
+
+
 class ModelError(Exception):
     """The model provider failed in a way retrying will not fix (bad key, bad request)."""
 

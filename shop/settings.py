@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         description="Per-turn retrieval and reply checks for weak models (agent/turn_guard.py); "
         "auto: on for openai: and langchain: models, off for the offline engine and test doubles.",
     )
+    max_output_tokens: int = Field(
+        default=800,
+        ge=16,
+        le=32_768,
+        description="Cap on the tokens of one model reply (a small model may never stop).",
+    )
     tool_choice: Literal["guided", "auto"] = Field(
         default="guided",
         description="guided: send tool_choice required/none when the agent knows which it needs; "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from pathlib import PurePath
 from typing import Any
 
 import yaml
@@ -24,18 +25,19 @@ NAMES = ("store.yaml", "store.yml")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 
-def _count_nodes(node: yaml.Node, seen: set[int]) -> None:
+def refuse_aliases(node: yaml.Node, name: str, seen: set[int] | None = None) -> None:
     """Aliases make YAML a graph; refusing shared nodes stops alias bombs before they expand."""
+    seen = set() if seen is None else seen
     if id(node) in seen:
-        raise UnreadableFile("store.yaml uses anchors/aliases (& and *): write the values out instead")
+        raise UnreadableFile(f"{name} uses anchors/aliases (& and *): write the values out instead")
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            _count_nodes(key, seen)
-            _count_nodes(value, seen)
+            refuse_aliases(key, name, seen)
+            refuse_aliases(value, name, seen)
     elif isinstance(node, yaml.SequenceNode):
         for child in node.value:
-            _count_nodes(child, seen)
+            refuse_aliases(child, name, seen)
 
 
 def _plain(value: Any) -> Any:
@@ -48,20 +50,25 @@ def _plain(value: Any) -> Any:
     return json_safe(value)
 
 
-def load(text: str, source: SourceFile, ctx: LoadContext) -> LoadResult:
+def compose(text: str, name: str) -> yaml.Node | None:
+    """The YAML node tree (nothing constructed yet), or :class:`UnreadableFile` naming the line."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
-        raise UnreadableFile(
-            f"{source.name}:{line}: not valid YAML ({getattr(exc, 'problem', exc)})"
-        ) from None
+        raise UnreadableFile(f"{name}:{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if root is not None:
+        refuse_aliases(root, PurePath(name).name)
+    return root
+
+
+def load(text: str, source: SourceFile, ctx: LoadContext) -> LoadResult:
+    root = compose(text, source.name)
     if root is None:
         raise UnreadableFile(f"{source.name} is empty: set at least name and currency")
     if not isinstance(root, yaml.MappingNode):
         raise UnreadableFile(f"{source.name}: expected keys such as 'name: My Shop' and 'currency: EUR'")
-    _count_nodes(root, set())
     loader = yaml.SafeLoader("")
     config = StoreConfig()
     result = LoadResult(loader="store")

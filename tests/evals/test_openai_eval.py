@@ -74,6 +74,8 @@ def server() -> Iterator[str]:
 def test_suite_runs_against_an_openai_compatible_server(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", server)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    # The model's own search is what this canned server plays (the guards would search first).
+    monkeypatch.setenv("SHOPAGENT_GUARDS", "off")
     options = RunOptions(
         model="openai:canned",
         embedder="hash",

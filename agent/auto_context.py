@@ -1,0 +1,137 @@
+"""Retrieval that does not wait for the model to decide to search.
+
+For each shopper message the server decides cheaply whether catalog or policy context is
+needed: the offline engine's intent classifier (nearest example utterances under the
+store's embedder, plus keyword patterns, in every supported language) and the policy
+topic patterns say what the message is about. When it is a policy question, or a product
+search, detail, comparison or add, the matching search tool runs before the model is
+called, and its result enters the conversation exactly as a tool call and result would:
+labelled as store data, fenced like every tool result, recorded among the turn's calls.
+The model can still call the search tools to refine. The context is held to a token limit
+(the caller's share of the prompt budget), compacted first and left out last.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent import budget
+from agent.context import ToolContext
+from agent.llm import Message, ToolCall, ToolChoice, new_call_id
+from agent.offline.intents import ExampleIndex, IntentClassifier
+from agent.offline.languages import available_languages, get_pack
+from agent.offline.model import intent_embedder
+from agent.offline.policy import fallback_query, search_query, topics
+from agent.offline.slots import extract
+from agent.state import ConversationState
+from agent.toolkit import Tool, ToolOutcome
+from shop.embedders import Embedder
+
+log = logging.getLogger(__name__)
+
+PRODUCTS = 4
+PASSAGES = 3
+CATALOG_INTENTS = frozenset({"search", "details", "compare", "add", "injection"})
+NO_POLICY_INTENTS = frozenset(
+    {"add", "update", "remove", "view_cart", "checkout", "greet", "thanks", "goodbye"}
+)
+ORDER_INTENTS = frozenset({"order_status", "cancel", "return"})
+
+_classifiers: dict[str, IntentClassifier] = {}
+_lock = threading.Lock()
+
+
+def classifier_for(embedder: Embedder | None, cache_dir: Path | None) -> IntentClassifier:
+    """One classifier per embedder for the whole process: example vectors are computed once."""
+    embedder = getattr(embedder, "inner", embedder)  # a caching wrapper: the model it wraps
+    key = embedder.name if embedder is not None else ""
+    with _lock:
+        if key not in _classifiers:
+            index = None
+            if embedder is not None:
+                try:
+                    index = ExampleIndex(intent_embedder(embedder), cache_dir)
+                except Exception:  # keywords alone still decide the common cases
+                    log.exception("auto-context: embedder %r unavailable, using keywords only", key)
+            _classifiers[key] = IntentClassifier(index)
+        return _classifiers[key]
+
+
+@dataclass(frozen=True)
+class Plan:
+    intent: str
+    policy_query: str = ""
+    product_query: str = ""
+    choice: ToolChoice = "auto"
+    """The first request's tool_choice: "required" when a write or lookup is clearly asked for."""
+
+
+def plan(text: str, lang: str, state: ConversationState, classifier: IntentClassifier) -> Plan:
+    """What context the message needs, decided from its intent, topics and slots."""
+    code = lang if lang in available_languages() else "en"
+    slots = extract(text, get_pack(code), set(state.last_results))
+    intent = classifier.classify(text, code, slots)
+    name = intent.name if intent.sure else "unsure"
+    asked_topics = topics(text, [code, "en"])
+    policy = ""
+    if name == "policy" or (asked_topics and name not in NO_POLICY_INTENTS and not slots.order_ids):
+        policy = search_query(text, code)
+    product = text if name in CATALOG_INTENTS and not (name == "injection" and not slots.query) else ""
+    choice: ToolChoice = "auto"
+    if state.pending is not None and state.pending.confirmed:
+        choice = "required"
+    elif name in ("add", "view_cart", "handoff") or (
+        name in ORDER_INTENTS and slots.order_ids and slots.emails
+    ):
+        choice = "required"
+    return Plan(name, policy, product, choice)
+
+
+def _fit(content: str, limit: int) -> str | None:
+    for level in (0, 1, 2):
+        small = budget.compact_tool_content(content, level) if level else content
+        if budget.count_text(small) <= limit:
+            return small
+    return None
+
+
+def gather(
+    found: Plan, ctx: ToolContext, tools: dict[str, Tool], lang: str, token_limit: int
+) -> list[tuple[ToolCall, ToolOutcome, str]]:
+    """Run the searches ``found`` asks for: (call, outcome, content for the prompt) each."""
+    wanted: list[tuple[str, dict[str, object]]] = []
+    if found.policy_query and "search_policies" in tools:
+        wanted.append(("search_policies", {"query": found.policy_query, "limit": PASSAGES}))
+    if found.product_query and "search_products" in tools:
+        wanted.append(("search_products", {"query": found.product_query, "limit": PRODUCTS}))
+    out: list[tuple[ToolCall, ToolOutcome, str]] = []
+    left = token_limit
+    for name, arguments in wanted:
+        call = ToolCall(id=new_call_id(), name=name, arguments=arguments)
+        outcome = tools[name].run(ctx, arguments)
+        if name == "search_policies" and outcome.error is None:
+            passages = list((outcome.result or {}).get("passages") or [])
+            code = lang if lang in available_languages() else "en"
+            extra = fallback_query(str(arguments["query"]), code, passages)
+            if extra:  # the store may have no document in the shopper's language on this topic
+                more = tools[name].run(ctx, {"query": extra, "limit": 2})
+                passages += list((more.result or {}).get("passages") or []) if more.error is None else []
+                outcome = ToolOutcome({"passages": passages[: PASSAGES + 1]})
+        content = _fit(outcome.to_content(), left)
+        if content is None:
+            continue
+        left -= budget.count_text(content)
+        out.append((call, outcome, content))
+    return out
+
+
+def as_messages(found: list[tuple[ToolCall, ToolOutcome, str]]) -> list[Message]:
+    """The searches as the model would have made them: one assistant call message, then results."""
+    if not found:
+        return []
+    calls = [call for call, _, _ in found]
+    results = [Message("tool", content, tool_call_id=call.id, name=call.name) for call, _, content in found]
+    return [Message("assistant", "", calls), *results]

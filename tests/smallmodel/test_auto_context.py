@@ -1,0 +1,108 @@
+"""Retrieval before the model decides, tool_choice, and the prompt budget, with guards on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx2 as httpx
+from pydantic import SecretStr
+
+from agent import budget
+from agent.openai_model import OpenAIModel
+from agent.service import Agent
+from agent.turn_guard import CORE_TOOLS
+from shop.db import Database
+from shop.payments import TestProvider
+from shop.settings import Settings
+from tests.agent.conftest import no_sleep_policy
+from tests.agent.test_openai_model import completion, tool_call
+from tests.conftest import MERCHANT, KeywordRetriever
+from tests.smallmodel.conftest import GuardedAgent
+
+
+def test_a_policy_question_gets_the_policy_before_the_model_is_asked(guarded: GuardedAgent) -> None:
+    agent, model = guarded("You have 45 days from delivery.")
+    result = agent.turn(MERCHANT, None, "How many days do I have to return an item?")
+    first = model.sent[0].messages
+    data = [m for m in first if m.role == "tool"]
+    assert data and data[0].name == "search_policies" and "45 days" in data[0].content
+    assert data[0].content.startswith("STORE DATA")
+    assert [c.name for c in result.tool_calls] == ["search_policies"]
+    assert {t.name for t in model.sent[0].tools} == set(CORE_TOOLS)
+    assert max(result.prompt_tokens) <= agent.settings.prompt_token_budget
+
+
+def test_a_product_question_gets_catalog_results_and_a_greeting_gets_nothing(guarded: GuardedAgent) -> None:
+    agent, model = guarded("Hello! How can I help?", "The Blaze Gas Stove is 45.00 EUR.")
+    greeting = agent.turn(MERCHANT, None, "Hello")
+    assert greeting.tool_calls == [] and not [m for m in model.sent[0].messages if m.role == "tool"]
+    found = agent.turn(MERCHANT, greeting.session_id, "Do you sell a gas stove for backpacking?")
+    assert [c.name for c in found.tool_calls] == ["search_products"]
+    assert "STOVE-GAS" in [m for m in model.sent[1].messages if m.role == "tool"][-1].content
+
+
+def test_the_canary_and_language_follow_the_cached_system_prompt(guarded: GuardedAgent) -> None:
+    agent, model = guarded("Labas! Kuo galiu padėti?")
+    agent.turn(MERCHANT, None, "Labas, norėčiau pasiteirauti")
+    system, preamble = model.sent[0].messages[:2]
+    assert agent.canary not in system.content and "(Lithuanian now)" not in system.content
+    assert "make_offer" not in system.content and "search_policies" in system.content
+    assert preamble.role == "system" and agent.canary in preamble.content and "Lithuanian" in preamble.content
+
+
+def test_guards_stay_off_for_test_doubles_unless_asked(
+    settings: Settings, db: Database, retriever: KeywordRetriever
+) -> None:
+    from agent.fakes import ScriptedModel
+
+    model = ScriptedModel(["You have 30 days."])
+    agent = Agent(settings, db, retriever, model, TestProvider(), retry=no_sleep_policy(0))
+    result = agent.turn(MERCHANT, None, "How many days do I have to return an item?")
+    assert result.reply == "You have 30 days." and result.tool_calls == []
+
+
+def test_tool_choice_is_sent_when_an_action_is_clearly_asked(
+    settings: Settings, db: Database, retriever: KeywordRetriever
+) -> None:
+    bodies: list[dict[str, Any]] = []
+    answers = [
+        completion("", [tool_call("view_cart", "{}")]),
+        completion("Your cart is empty."),
+    ]
+
+    def server(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json=answers[len(bodies) - 1])
+
+    configured = settings.model_copy(
+        update={"openai_api_key": SecretStr("sk-test"), "openai_base_url": "http://llm.test/v1"}
+    )
+    model = OpenAIModel.from_settings(
+        "small", configured, http_client=httpx.Client(transport=httpx.MockTransport(server))
+    )
+    agent = Agent(configured, db, retriever, model, TestProvider(), retry=no_sleep_policy(0))
+    result = agent.turn(MERCHANT, None, "Show me my cart")
+    assert bodies[0]["tool_choice"] == "required"
+    assert "tool_choice" not in bodies[1]
+    assert [c.name for c in result.tool_calls] == ["view_cart"] and result.reply == "Your cart is empty."
+
+    bodies.clear()
+    answers[:] = [completion("Your cart is empty.")]
+    quiet = OpenAIModel.from_settings(
+        "small", configured.model_copy(update={"tool_choice": "auto"}),
+        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+    )  # fmt: skip
+    Agent(configured, db, retriever, quiet, TestProvider(), retry=no_sleep_policy(0)).turn(
+        MERCHANT, None, "Show me my cart"
+    )
+    assert "tool_choice" not in bodies[0]
+
+
+def test_auto_context_is_held_to_its_share_of_the_budget(guarded: GuardedAgent) -> None:
+    agent, model = guarded("Here are some options.", "Here are some options.", prompt_token_budget=2400)
+    result = agent.turn(MERCHANT, None, "Show me tents, sleeping bags, socks, lamps and stoves for camping")
+    context = [m for m in model.sent[0].messages if m.role == "tool"]
+    used = sum(budget.count_text(m.content) for m in context)
+    assert used <= max(150, int((2400 - 1800) * 0.5)) + 50
+    assert max(result.prompt_tokens) <= 2400

@@ -1,0 +1,140 @@
+"""Repairs of a weak model's tool calls: JSON in the text, wrong types, near-miss ids, repeats."""
+
+from __future__ import annotations
+
+from agent.call_repair import known_products, match_sku, repair, tool_name
+from agent.fakes import call, reply
+from agent.llm import Message, ToolCall
+from agent.text_tool_calls import calls_in_text
+from agent.tools import TOOLS_BY_NAME
+from tests.conftest import MERCHANT, KeywordRetriever
+from tests.smallmodel.conftest import GuardedAgent
+
+NAMES = list(TOOLS_BY_NAME)
+
+
+def _tool_messages(sent: list[Message]) -> list[str]:
+    return [m.content for m in sent if m.role == "tool"]
+
+
+def test_a_fenced_json_call_in_the_text_is_run(guarded: GuardedAgent) -> None:
+    fenced = 'Sure, one moment.\n```json\n{"name": "view_cart", "arguments": {}}\n```'
+    agent, model = guarded(reply(fenced), "Your cart is empty.")
+    result = agent.turn(MERCHANT, None, "Show me my cart please")
+    assert [c.name for c in result.tool_calls] == ["view_cart"]
+    assert result.reply == "Your cart is empty."
+    assert '"lines"' in _tool_messages(model.sent[1].messages)[-1]
+
+
+def test_a_bare_json_call_after_prose_is_run(guarded: GuardedAgent) -> None:
+    bare = 'Let me look that up. {"name": "get_product", "arguments": {"sku": "LAMP-200",}}'
+    agent, model = guarded(reply(bare), "The Lumen 200 Head Lamp costs 34.50 EUR.")
+    result = agent.turn(MERCHANT, None, "Tell me about the head lamp LAMP-200")
+    assert [c.name for c in result.tool_calls if c.name == "get_product"] == ["get_product"]
+    assert "34.50" in result.reply
+
+
+def test_text_calls_in_other_shapes() -> None:
+    shapes = [
+        "{'search_products': {'query': 'tent'}}",
+        '<tool_call>{"name": "search_products", "arguments": "{\\"query\\": \\"tent\\"}"}</tool_call>',
+        '{"tool": "search_products", "parameters": {"query": "tent"}}',
+        '[{"function": {"name": "search_products", "arguments": {"query": "tent"}}}]',
+    ]
+    for text in shapes:
+        calls = calls_in_text(text, NAMES)
+        assert [(c.name, c.arguments) for c in calls] == [("search_products", {"query": "tent"})], text
+    assert calls_in_text('The set is {"size": "M"} and nothing else.', NAMES) == []
+    assert calls_in_text('{"name": "format_disk", "arguments": {}}', NAMES) == []
+
+
+def test_wrong_argument_types_are_repaired_and_the_model_told(guarded: GuardedAgent) -> None:
+    wrong = ToolCall("c1", "add_to_cart", {"product_id": "BAG-SYN-0", "quantity": "2"})
+    agent, model = guarded(wrong, "Added two sleeping bags.")
+    result = agent.turn(MERCHANT, None, "Put 2 of BAG-SYN-0 in my cart")
+    assert result.cart["lines"][0]["sku"] == "BAG-SYN-0"
+    assert result.cart["lines"][0]["quantity"] == 2
+    added = [c for c in result.tool_calls if c.name == "add_to_cart"]
+    assert added[0].arguments == {"sku": "BAG-SYN-0", "quantity": 2} and added[0].error is None
+    told = _tool_messages(model.sent[1].messages)[-1]
+    assert "'product_id' was read as 'sku'" in told and "quantity '2' was read as 2" in told
+
+
+def test_schema_coercions() -> None:
+    spec = TOOLS_BY_NAME["search_products"].spec.parameters
+    fixed = repair(
+        ToolCall(
+            "c", "search_products", {"q": "tent", "max_price": 200, "in_stock_only": "yes", "limit": 3.0}
+        ),
+        spec,
+        {},
+    )
+    assert fixed.arguments == {"query": "tent", "max_price": "200", "in_stock_only": True, "limit": 3}
+    wrapped = repair(ToolCall("c", "search_products", {"properties": {"query": "bag"}}), spec, {})
+    assert wrapped.arguments == {"query": "bag"}
+    compare = TOOLS_BY_NAME["compare_products"].spec.parameters
+    listed = repair(ToolCall("c", "compare_products", {"skus": "BAG-SYN-0, BAG-DOWN-5"}), compare, {})
+    assert listed.arguments == {"skus": ["BAG-SYN-0", "BAG-DOWN-5"]}
+    assert tool_name("search_product", NAMES) == "search_products"
+    assert tool_name("delete_everything", NAMES) is None
+
+
+def test_near_miss_ids_are_matched_against_the_last_results(guarded: GuardedAgent) -> None:
+    agent, model = guarded(
+        call("search_products", query="sleeping bag"),
+        call("add_to_cart", sku="BAG-SYN0", quantity=1),
+        call("add_to_cart", sku="Polar Down Sleeping Bag", quantity=1),
+        "Both bags are in your cart.",
+    )
+    result = agent.turn(MERCHANT, None, "I need two sleeping bags, the synthetic and the down one")
+    assert sorted(line["sku"] for line in result.cart["lines"]) == ["BAG-DOWN-5", "BAG-SYN-0"]
+    told = _tool_messages(model.sent[-1].messages)
+    assert any("'BAG-SYN0' is not a product id; used 'BAG-SYN-0'" in t for t in told)
+    assert any("used 'BAG-DOWN-5'" in t for t in told)
+
+
+def test_ids_far_from_any_result_are_left_for_the_tool_to_refuse() -> None:
+    known = {"BAG-SYN-0": "Polar Synthetic Sleeping Bag 0C", "LAMP-200": "Lumen 200 Head Lamp"}
+    assert match_sku("bag-syn-0", known) == "BAG-SYN-0"
+    assert match_sku("STOVE-XL", known) is None
+    assert match_sku("kayak", known) is None
+    history = [Message("tool", 'STORE DATA (x):\n{"results":[{"sku":"A-1","title":"T"}]}')]
+    assert known_products(history) == {}  # not our data label: nothing is trusted
+
+
+def test_a_repeated_call_answers_from_the_previous_result(
+    guarded: GuardedAgent, retriever: KeywordRetriever
+) -> None:
+    search = {"query": "gas stove"}
+    agent, model = guarded(
+        call("search_products", **search),
+        call("search_products", **search),
+        "The Blaze Gas Stove costs 45.00 EUR.",
+    )
+    result = agent.turn(MERCHANT, None, "hello, stove?")
+    ran = [q for q in retriever.queries if q[:2] == ("products", "gas stove")]
+    assert len(ran) == 1
+    assert [c.arguments for c in result.tool_calls].count(search) == 1
+    repeated = _tool_messages(model.sent[2].messages)[-1]
+    assert "Blaze Gas Stove" in repeated and "Do not call it again" in repeated
+    assert model.sent[2].tools == []  # asked to answer, with no tools to call
+    assert result.reply == "The Blaze Gas Stove costs 45.00 EUR."
+
+
+def test_a_repeated_write_is_never_applied_twice(guarded: GuardedAgent) -> None:
+    add = {"sku": "STOVE-GAS", "quantity": 1}
+    agent, _ = guarded(call("add_to_cart", **add), call("add_to_cart", **add), "Added the stove.")
+    result = agent.turn(MERCHANT, None, "Add the Blaze Gas Stove STOVE-GAS")
+    assert result.cart["lines"][0]["quantity"] == 1
+
+
+def test_a_refused_write_is_answered_not_worked_around(guarded: GuardedAgent) -> None:
+    agent, model = guarded(
+        call("add_to_cart", sku="TENT-UL1", quantity=1),
+        call("add_to_cart", sku="TENT-TRAIL3", quantity=1),
+        "Sorry, the Skyline UL1 Ultralight Tent is sold out.",
+    )
+    result = agent.turn(MERCHANT, None, "Add the Skyline UL1 Ultralight Tent to my cart")
+    assert model.sent[1].tools == []  # after the store's refusal the model may only answer
+    assert result.cart["lines"] == []
+    assert "sold out" in result.reply
