@@ -681,8 +681,13 @@
     const poll = async () => {
       try {
         const data = await api("GET", "/v1/chat/messages?after=" + (state.seen || 0));
-        if (state.seen !== undefined) {
-          for (const m of data.messages) if (m.author === "merchant") addMessage("person", m.text);
+        // Every person's reply is shown once, whenever it arrived relative to this poll.
+        state.shownPerson = state.shownPerson || new Set();
+        for (const m of data.messages) {
+          if (m.author === "merchant" && !state.shownPerson.has(m.index)) {
+            state.shownPerson.add(m.index);
+            addMessage("person", m.text);
+          }
         }
         state.seen = data.next;
         if (data.handoff === "handled" || data.handoff === "") {
