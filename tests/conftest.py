@@ -12,6 +12,7 @@ import re
 import shutil
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -288,3 +289,31 @@ class KeywordRetriever:
 @pytest.fixture
 def retriever(db: Database) -> KeywordRetriever:
     return KeywordRetriever(db)
+
+
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def fresh_postgres(name: str) -> Iterator[Database]:
+    """A new, migrated PostgreSQL database called ``name`` on the local server, dropped afterwards;
+    the test is skipped when no server answers."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as exc:  # no server: nothing to test against
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable: {exc.__class__.__name__}")
+    database = Database(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        database.migrate()
+        yield database
+    finally:
+        database.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

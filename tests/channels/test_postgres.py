@@ -9,35 +9,20 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from channels import dedup, outbox, webhooks
 from shop import orders
 from shop.db import Database
 from shop.models import Merchant, Order, OrderLine
+from tests.conftest import fresh_postgres
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-DB_NAME = "shopagent_channels_test"
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def pg() -> Iterator[Database]:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {DB_NAME}"))
-    except Exception as exc:  # no server: nothing to test against
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable: {exc.__class__.__name__}")
-    database = Database(ADMIN_URL.rsplit("/", 1)[0] + f"/{DB_NAME}")
-    database.migrate()
-    yield database
-    database.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-    admin.dispose()
+    with fresh_postgres("shopagent_channels_test") as database:
+        yield database
 
 
 def test_concurrent_retries_of_one_update_are_claimed_once(pg: Database) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from agent.state import load_or_create
 from shop import reminders, shoppers
@@ -16,35 +16,23 @@ from shop.carts import add_item
 from shop.db import Database
 from shop.models import CartReminder, Merchant, Product, utcnow
 from shop.settings import Settings
+from tests.conftest import fresh_postgres
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-DB_NAME = "shopagent_retention_test"
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def pg() -> Iterator[Database]:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {DB_NAME}"))
-    except Exception as exc:  # no server: nothing to test against
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable: {exc.__class__.__name__}")
-    database = Database(ADMIN_URL.rsplit("/", 1)[0] + f"/{DB_NAME}")
-    database.migrate()
-    with database.session() as session:
-        session.add(Merchant(id="m", name="M", currency="EUR", languages=["en"], settings={}))
-        session.flush()
-        session.add(
-            Product(merchant_id="m", sku="S1", title="Stove", price_minor=4500, currency="EUR", stock=None)
-        )
-    yield database
-    database.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-    admin.dispose()
+    with fresh_postgres("shopagent_retention_test") as database:
+        with database.session() as session:
+            session.add(Merchant(id="m", name="M", currency="EUR", languages=["en"], settings={}))
+            session.flush()
+            session.add(
+                Product(
+                    merchant_id="m", sku="S1", title="Stove", price_minor=4500, currency="EUR", stock=None
+                )
+            )
+        yield database
 
 
 def _run_together(n: int, work: object) -> None:
