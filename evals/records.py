@@ -30,6 +30,8 @@ class TurnLog:
     """The language the agent believed it was answering in."""
     error: str | None = None
     """Set when the turn raised instead of answering (counts as a failure)."""
+    model: str = ""
+    """The model that wrote the reply (``offline`` when the agent fell back to the offline engine)."""
 
     def called(self, name: str) -> list[ToolCallLog]:
         return [call for call in self.tool_calls if call.name == name]
@@ -44,6 +46,7 @@ class TurnLog:
             "handoff": self.handoff,
             "lang": self.lang,
             "error": self.error,
+            "model": self.model,
         }
 
 

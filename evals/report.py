@@ -95,6 +95,8 @@ def build_report(run: RunResult) -> dict[str, Any]:
     turns = [turn for trial in run.trials for turn in trial.turns]
     prompt = sum(t.prompt_tokens for t in run.trials)
     completion = sum(t.completion_tokens for t in run.trials)
+    # Turns the offline engine answered because the run's model failed (provider down, timeout).
+    fallbacks = 0 if run.model == "offline" else sum(1 for t in turns if t.model == "offline")
     return {
         "version": REPORT_VERSION,
         "model": run.model,
@@ -113,6 +115,7 @@ def build_report(run: RunResult) -> dict[str, Any]:
             "checks": metrics.checks_by_name(run.trials),
             "failures_by_check": metrics.failures_by_check(run.trials),
             "results": results,
+            "fallback_turns": fallbacks,
         },
         "retrieval": run.retrieval or empty_retrieval(),
         "tokens": {

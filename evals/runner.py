@@ -83,6 +83,7 @@ def _log_turn(message: str, result: Any, elapsed: float) -> TurnLog:
         latency_s=result.latency_s or elapsed,
         handoff=bool(result.handoff),
         lang=result.lang or "",
+        model=result.model or "",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -77,6 +78,18 @@ def test_report_has_the_fixed_keys(tmp_path: Path) -> None:
     write_report(report, path)
     assert read_report(path)["dialogues"]["pass^1"] == 0.75
     json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_report_counts_turns_the_offline_engine_answered_for_the_model() -> None:
+    run = _run(model="openai:small")
+    for trial in run.trials:
+        trial.turns[0].model = "openai:small"
+    run.trials[2].turns = [dataclasses.replace(run.trials[2].turns[0], model="offline")]
+    report = build_report(run)
+    assert report["dialogues"]["fallback_turns"] == 1
+    turn = report["dialogues"]["results"][1]["trials"][0]["turns"][0]
+    assert turn["model"] == "offline"
+    assert build_report(_run())["dialogues"]["fallback_turns"] == 0  # the offline engine itself
 
 
 def test_report_without_retrieval_keeps_the_keys() -> None:
