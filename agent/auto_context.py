@@ -39,6 +39,20 @@ NO_POLICY_INTENTS = frozenset(
     {"add", "update", "remove", "view_cart", "checkout", "greet", "thanks", "goodbye"}
 )
 ORDER_INTENTS = frozenset({"order_status", "cancel", "return"})
+WRITES_FOR = {
+    "add": frozenset({"add_to_cart", "update_cart"}),
+    "update": frozenset({"update_cart", "add_to_cart"}),
+    "remove": frozenset({"update_cart"}),
+    "checkout": frozenset({"prepare_checkout", "place_order", "update_cart"}),
+    "cancel": frozenset({"cancel_order"}),
+    "return": frozenset({"return_items"}),
+}
+"""The store changes a message of each intent can ask for. A sure intent outside this table
+that only asks or talks (a search, a policy question, the cart's contents) asks for none."""
+ASKING_INTENTS = frozenset(
+    {"greet", "thanks", "goodbye", "help", "search", "details", "compare", "view_cart", "order_status",
+     "policy", "handoff", "off_topic", "injection"}
+)  # fmt: skip
 
 _classifiers: dict[str, IntentClassifier] = {}
 _lock = threading.Lock()
@@ -67,6 +81,10 @@ class Plan:
     product_query: str = ""
     choice: ToolChoice = "auto"
     """The first request's tool_choice: "required" when a write or lookup is clearly asked for."""
+    writes: frozenset[str] | None = None
+    """The write tools (:data:`agent.loop.WRITE_TOOLS`) this message asks for; None: not known, any.
+    A weak model wanders into writes nobody asked for (an add after "what is in my cart?",
+    a checkout after an off-topic question); the loop refuses those without running them."""
 
 
 def plan(text: str, lang: str, state: ConversationState, classifier: IntentClassifier) -> Plan:
@@ -81,13 +99,19 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
         policy = search_query(text, code)
     product = text if name in CATALOG_INTENTS and not (name == "injection" and not slots.query) else ""
     choice: ToolChoice = "auto"
-    if state.pending is not None and state.pending.confirmed:
+    confirmed = state.pending is not None and state.pending.confirmed
+    if confirmed:
         choice = "required"
     elif name in ("add", "view_cart", "handoff") or (
         name in ORDER_INTENTS and slots.order_ids and slots.emails
     ):
         choice = "required"
-    return Plan(name, policy, product, choice)
+    writes: frozenset[str] | None = None
+    if not confirmed and name in WRITES_FOR:
+        writes = WRITES_FOR[name]
+    elif not confirmed and name in ASKING_INTENTS:
+        writes = frozenset()
+    return Plan(name, policy, product, choice, writes)
 
 
 def _fit(content: str, limit: int) -> str | None:

@@ -16,6 +16,7 @@ model supports it.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
@@ -38,11 +39,22 @@ from agent.resilience import RetryPolicy
 from agent.text_tool_calls import calls_in_text
 from agent.toolkit import Tool, ToolOutcome
 
+log = logging.getLogger(__name__)
+
+WRITE_TOOLS = frozenset(
+    {"add_to_cart", "update_cart", "prepare_checkout", "place_order", "cancel_order", "return_items"}
+)
+"""The shopping tools that change the cart, a checkout or an order."""
 READ_ONLY = frozenset({"search_products", "get_product", "compare_products", "search_policies", "view_cart"})
 """Tools whose repeat is worth running again after a write (the cart may have changed)."""
 REPEATED = (
     "You already made this call in this turn; its result is repeated here. Do not call it again: "
     "answer the shopper now from the results you have."
+)
+
+NOT_ASKED = (
+    "Not done: the shopper's message did not ask for {name}. Do not change the cart, checkout or "
+    "orders unless the shopper asks; answer the shopper's message now."
 )
 
 Ending = Literal["answer", "step_limit", "timeout", "unavailable"]
@@ -142,6 +154,7 @@ def run(
     first_choice: ToolChoice = "auto",
     preamble: Message | None = None,
     stop_repeats: bool = False,
+    allowed_writes: frozenset[str] | None = None,
 ) -> LoopResult:
     """Run one shopper turn; ``history`` (ending with the shopper's message) grows in place.
 
@@ -151,7 +164,9 @@ def run(
     reuse its cache of the system prompt and the tool list, which it renders first.
     ``stop_repeats`` answers a repeated call from its earlier result, and makes the request
     after a refused write and the last request of the turn ones without tools (for weak
-    models)."""
+    models). ``allowed_writes``, when given, are the only tools of :data:`WRITE_TOOLS` the shopper's
+    message asked for: a call of another write tool is not run (nor recorded as a call of the
+    turn); the model is told so and asked to answer."""
     settings = ctx.settings
     specs = [t.spec for t in tools]
     by_name = {t.name: t for t in tools}
@@ -209,6 +224,12 @@ def run(
             result.text, result.ending = reply.text, "answer"
             return result
         for call in reply.tool_calls:
+            if allowed_writes is not None and call.name in WRITE_TOOLS and call.name not in allowed_writes:
+                log.info("not running %s: the shopper's message did not ask for it", call.name)
+                content = ToolOutcome(None, NOT_ASKED.format(name=call.name)).to_content()
+                history.append(Message("tool", content, tool_call_id=call.id, name=call.name))
+                choice = "none"
+                continue
             earlier = done.get(_key(call))
             if stop_repeats and earlier is not None and (call.name not in READ_ONLY or earlier[1] == writes):
                 # A weak model's loop: answer from the earlier result instead of running it again.

@@ -188,6 +188,7 @@ class Agent:
                 first_choice=prepared.choice if prepared is not None else "auto",
                 preamble=preamble,
                 stop_repeats=guard is not None,
+                allowed_writes=prepared.writes if prepared is not None else None,
             )
             if guard is not None and prepared is not None:
                 outcome.records[:0] = prepared.records

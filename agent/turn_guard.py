@@ -122,6 +122,10 @@ class Prepared:
     def choice(self) -> ToolChoice:
         return self.plan.choice
 
+    @property
+    def writes(self) -> frozenset[str] | None:
+        return self.plan.writes
+
 
 @dataclass
 class Checked:

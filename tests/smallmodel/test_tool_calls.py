@@ -138,3 +138,46 @@ def test_a_refused_write_is_answered_not_worked_around(guarded: GuardedAgent) ->
     assert model.sent[1].tools == []  # after the store's refusal the model may only answer
     assert result.cart["lines"] == []
     assert "sold out" in result.reply
+
+
+def test_a_write_the_message_did_not_ask_for_is_not_run(guarded: GuardedAgent) -> None:
+    agent, model = guarded(
+        call("add_to_cart", sku="STOVE-GAS", quantity=1),
+        "Your cart is empty.",
+        call("prepare_checkout"),
+        "It's sunny, I hope.",
+    )
+    result = agent.turn(MERCHANT, None, "What is in my cart?")
+    assert result.cart["lines"] == [] and result.tool_calls == []
+    assert "did not ask for add_to_cart" in _tool_messages(model.sent[1].messages)[-1]
+    assert model.sent[1].tools == []  # told to answer instead
+    assert result.reply == "Your cart is empty."
+    talk = agent.turn(MERCHANT, result.session_id, "What's the weather like in Paris today?")
+    assert talk.tool_calls == [] and talk.reply == "It's sunny, I hope."
+    assert "did not ask for prepare_checkout" in _tool_messages(model.sent[3].messages)[-1]
+
+
+def test_a_write_the_message_asks_for_runs(guarded: GuardedAgent) -> None:
+    agent, _ = guarded(call("add_to_cart", sku="STOVE-GAS", quantity=2), "Added two stoves.")
+    result = agent.turn(MERCHANT, None, "Please add two Blaze Gas Stoves to my cart")
+    assert [c.name for c in result.tool_calls][-1] == "add_to_cart"
+    assert result.cart["lines"][0]["quantity"] == 2
+
+
+def test_writes_allowed_by_intent_in_several_languages() -> None:
+    from agent import auto_context
+    from agent.state import ConversationState
+
+    classifier = auto_context.classifier_for(None, None)  # keywords only, as without an embedder
+
+    def writes(text: str, lang: str) -> frozenset[str] | None:
+        return auto_context.plan(text, lang, ConversationState(lang=lang), classifier).writes
+
+    assert writes("What is in my cart?", "en") == frozenset()
+    assert writes("Sepetimde ne var?", "tr") == frozenset()
+    assert writes("How many days do I have to return an item?", "en") == frozenset()
+    assert writes("Add the gas stove to my cart", "en") == {"add_to_cart", "update_cart"}
+    assert writes("Įdėkite dujinę viryklę į krepšelį", "lt") == {"add_to_cart", "update_cart"}
+    assert writes("I want to check out now", "en") == {"prepare_checkout", "place_order", "update_cart"}
+    assert writes("أريد إلغاء طلبي", "ar") == {"cancel_order"}
+    assert writes("我想退货", "zh") == {"return_items"}
