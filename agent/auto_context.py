@@ -5,7 +5,9 @@ needed: the offline engine's intent classifier (nearest example utterances under
 store's embedder, plus keyword patterns, in every supported language) and the policy
 topic patterns say what the message is about. When it is a policy question, or a product
 search, detail, comparison or add, the matching search tool runs before the model is
-called, and its result enters the conversation exactly as a tool call and result would:
+called; a question about the cart gets the cart, and an order question with the order id
+and the email the shopper wrote gets the order looked up. Each result enters the
+conversation exactly as a tool call and result would:
 labelled as store data, fenced like every tool result, recorded among the turn's calls.
 The model can still call the search tools to refine. The context is held to a token limit
 (the caller's share of the prompt budget), compacted first and left out last.
@@ -81,6 +83,8 @@ class Plan:
     product_query: str = ""
     choice: ToolChoice = "auto"
     """The first request's tool_choice: "required" when a write or lookup is clearly asked for."""
+    order: tuple[str, str] | None = None
+    """(order id, email) the shopper wrote, for an order question: looked up before the model."""
     writes: frozenset[str] | None = None
     """The write tools (:data:`agent.loop.WRITE_TOOLS`) this message asks for; None: not known, any.
     A weak model wanders into writes nobody asked for (an add after "what is in my cart?",
@@ -98,20 +102,21 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     if name == "policy" or (asked_topics and name not in NO_POLICY_INTENTS and not slots.order_ids):
         policy = search_query(text, code)
     product = text if name in CATALOG_INTENTS and not (name == "injection" and not slots.query) else ""
+    order = (
+        (slots.order_ids[0], slots.emails[0])
+        if name in ORDER_INTENTS and slots.order_ids and slots.emails
+        else None
+    )
     choice: ToolChoice = "auto"
     confirmed = state.pending is not None and state.pending.confirmed
-    if confirmed:
-        choice = "required"
-    elif name in ("add", "view_cart", "handoff") or (
-        name in ORDER_INTENTS and slots.order_ids and slots.emails
-    ):
-        choice = "required"
+    if confirmed or name in ("add", "handoff") or (order is not None and name != "order_status"):
+        choice = "required"  # the cart, the checkout, an order: a read alone does not answer
     writes: frozenset[str] | None = None
     if not confirmed and name in WRITES_FOR:
         writes = WRITES_FOR[name]
     elif not confirmed and name in ASKING_INTENTS:
         writes = frozenset()
-    return Plan(name, policy, product, choice, writes)
+    return Plan(name, policy, product, choice, order, writes)
 
 
 def _fit(content: str, limit: int) -> str | None:
@@ -131,6 +136,10 @@ def gather(
         wanted.append(("search_policies", {"query": found.policy_query, "limit": PASSAGES}))
     if found.product_query and "search_products" in tools:
         wanted.append(("search_products", {"query": found.product_query, "limit": PRODUCTS}))
+    if found.intent == "view_cart" and "view_cart" in tools:
+        wanted.append(("view_cart", {}))
+    if found.order is not None and "lookup_order" in tools:
+        wanted.append(("lookup_order", {"order_id": found.order[0], "email": found.order[1]}))
     out: list[tuple[ToolCall, ToolOutcome, str]] = []
     left = token_limit
     for name, arguments in wanted:

@@ -155,6 +155,7 @@ def run(
     preamble: Message | None = None,
     stop_repeats: bool = False,
     allowed_writes: frozenset[str] | None = None,
+    done_before: Sequence[tuple[ToolCall, ToolOutcome]] = (),
 ) -> LoopResult:
     """Run one shopper turn; ``history`` (ending with the shopper's message) grows in place.
 
@@ -166,7 +167,9 @@ def run(
     after a refused write and the last request of the turn ones without tools (for weak
     models). ``allowed_writes``, when given, are the only tools of :data:`WRITE_TOOLS` the shopper's
     message asked for: a call of another write tool is not run (nor recorded as a call of the
-    turn); the model is told so and asked to answer."""
+    turn); the model is told so and asked to answer. ``done_before`` are calls the server made
+    for this turn before the loop (auto-retrieved context): with ``stop_repeats`` the model
+    repeating one gets its result back instead of a second run."""
     settings = ctx.settings
     specs = [t.spec for t in tools]
     by_name = {t.name: t for t in tools}
@@ -181,7 +184,7 @@ def run(
 
     steps = 0
     choice: ToolChoice = first_choice
-    done: dict[str, tuple[ToolOutcome, int]] = {}
+    done: dict[str, tuple[ToolOutcome, int]] = {_key(call): (outcome, 0) for call, outcome in done_before}
     writes = 0
     while steps < settings.max_steps:
         if policy.clock() >= deadline:

@@ -189,6 +189,7 @@ class Agent:
                 preamble=preamble,
                 stop_repeats=guard is not None,
                 allowed_writes=prepared.writes if prepared is not None else None,
+                done_before=prepared.calls if prepared is not None else (),
             )
             if guard is not None and prepared is not None:
                 outcome.records[:0] = prepared.records

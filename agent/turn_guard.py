@@ -28,14 +28,14 @@ from pathlib import Path
 from agent import auto_context, budget, claims, resilience
 from agent.context import ToolContext
 from agent.events import AgentEvent, EventSink, ToolCallRecord
-from agent.llm import ChatModel, Message, ModelError, ToolChoice, Usage
+from agent.llm import ChatModel, Message, ModelError, ToolCall, ToolChoice, Usage
 from agent.prompting import language_name
 from agent.reply_language import wrong_language
 from agent.resilience import RetryPolicy
 from agent.safe_answer import asks_figure, base_title, safe_answer, unknown
 from agent.state import ConversationState
 from agent.text_tool_calls import calls_in_text
-from agent.toolkit import Tool
+from agent.toolkit import Tool, ToolOutcome
 from shop.embedders import Embedder
 from shop.settings import Settings
 
@@ -117,6 +117,8 @@ class Prepared:
     plan: auto_context.Plan
     messages: list[Message] = field(default_factory=list)
     records: list[ToolCallRecord] = field(default_factory=list)
+    calls: list[tuple[ToolCall, ToolOutcome]] = field(default_factory=list)
+    """The calls the server made before the loop, with their outcomes."""
 
     @property
     def choice(self) -> ToolChoice:
@@ -199,7 +201,8 @@ class TurnGuard:
                 )
             )
             records.append(ToolCallRecord(call.name, call.arguments, outcome.result, outcome.error))
-        return Prepared(plan, auto_context.as_messages(found), records)
+        calls = [(call, outcome) for call, outcome, _content in found]
+        return Prepared(plan, auto_context.as_messages(found), records, calls)
 
     # -- after the loop -------------------------------------------------------------------
     def _ask(

@@ -42,6 +42,22 @@ def test_a_product_question_gets_catalog_results_and_a_greeting_gets_nothing(gua
     assert "STOVE-GAS" in [m for m in model.sent[1].messages if m.role == "tool"][-1].content
 
 
+def test_the_cart_and_an_order_are_read_before_the_model_answers(guarded: GuardedAgent) -> None:
+    agent, model = guarded(
+        "Your cart is empty.", "Your order A1003 has shipped.", "Sorry, I could not find it."
+    )
+    cart = agent.turn(MERCHANT, None, "What is in my cart?")
+    assert [c.name for c in cart.tool_calls] == ["view_cart"]
+    assert '"lines":[]' in [m for m in model.sent[0].messages if m.role == "tool"][-1].content
+    order = agent.turn(MERCHANT, cart.session_id, "Where is my order A1003? My email is li@example.cn")
+    assert [(c.name, c.arguments) for c in order.tool_calls] == [
+        ("lookup_order", {"order_id": "A1003", "email": "li@example.cn"})
+    ]
+    assert "shipped" in [m for m in model.sent[1].messages if m.role == "tool"][-1].content
+    wrong = agent.turn(MERCHANT, cart.session_id, "Where is my order A1002? My email is li@example.cn")
+    assert wrong.tool_calls[0].error and "A1002" not in str(wrong.tool_calls[0].result)
+
+
 def test_the_canary_and_language_follow_the_cached_system_prompt(guarded: GuardedAgent) -> None:
     agent, model = guarded("Labas! Kuo galiu padėti?")
     agent.turn(MERCHANT, None, "Labas, norėčiau pasiteirauti")
@@ -67,8 +83,8 @@ def test_tool_choice_is_sent_when_an_action_is_clearly_asked(
 ) -> None:
     bodies: list[dict[str, Any]] = []
     answers = [
-        completion("", [tool_call("view_cart", "{}")]),
-        completion("Your cart is empty."),
+        completion("", [tool_call("add_to_cart", '{"sku": "STOVE-GAS", "quantity": 1}')]),
+        completion("Added the Blaze Gas Stove."),
     ]
 
     def server(request: httpx.Request) -> httpx.Response:
@@ -82,10 +98,11 @@ def test_tool_choice_is_sent_when_an_action_is_clearly_asked(
         "small", configured, http_client=httpx.Client(transport=httpx.MockTransport(server))
     )
     agent = Agent(configured, db, retriever, model, TestProvider(), retry=no_sleep_policy(0))
-    result = agent.turn(MERCHANT, None, "Show me my cart")
+    result = agent.turn(MERCHANT, None, "Please add the Blaze Gas Stove STOVE-GAS to my cart")
     assert bodies[0]["tool_choice"] == "required"
     assert "tool_choice" not in bodies[1]
-    assert [c.name for c in result.tool_calls] == ["view_cart"] and result.reply == "Your cart is empty."
+    assert [c.name for c in result.tool_calls][-1] == "add_to_cart"
+    assert result.reply == "Added the Blaze Gas Stove." and result.cart["lines"][0]["sku"] == "STOVE-GAS"
 
     bodies.clear()
     answers[:] = [completion("Your cart is empty.")]
@@ -94,7 +111,7 @@ def test_tool_choice_is_sent_when_an_action_is_clearly_asked(
         http_client=httpx.Client(transport=httpx.MockTransport(server)),
     )  # fmt: skip
     Agent(configured, db, retriever, quiet, TestProvider(), retry=no_sleep_policy(0)).turn(
-        MERCHANT, None, "Show me my cart"
+        MERCHANT, None, "Please add the Blaze Gas Stove STOVE-GAS to my cart"
     )
     assert "tool_choice" not in bodies[0]
 

@@ -18,11 +18,11 @@ def _tool_messages(sent: list[Message]) -> list[str]:
 
 
 def test_a_fenced_json_call_in_the_text_is_run(guarded: GuardedAgent) -> None:
-    fenced = 'Sure, one moment.\n```json\n{"name": "view_cart", "arguments": {}}\n```'
-    agent, model = guarded(reply(fenced), "Your cart is empty.")
-    result = agent.turn(MERCHANT, None, "Show me my cart please")
-    assert [c.name for c in result.tool_calls] == ["view_cart"]
-    assert result.reply == "Your cart is empty."
+    fenced = 'Sure, one moment.\n```json\n{"name": "add_to_cart", "arguments": {"sku": "STOVE-GAS"}}\n```'
+    agent, model = guarded(reply(fenced), "Added the Blaze Gas Stove.")
+    result = agent.turn(MERCHANT, None, "Please add the Blaze Gas Stove STOVE-GAS to my cart")
+    assert [c.name for c in result.tool_calls][-1] == "add_to_cart"
+    assert result.reply == "Added the Blaze Gas Stove." and result.cart["lines"][0]["sku"] == "STOVE-GAS"
     assert '"lines"' in _tool_messages(model.sent[1].messages)[-1]
 
 
@@ -148,7 +148,7 @@ def test_a_write_the_message_did_not_ask_for_is_not_run(guarded: GuardedAgent) -
         "It's sunny, I hope.",
     )
     result = agent.turn(MERCHANT, None, "What is in my cart?")
-    assert result.cart["lines"] == [] and result.tool_calls == []
+    assert result.cart["lines"] == [] and [c.name for c in result.tool_calls] == ["view_cart"]
     assert "did not ask for add_to_cart" in _tool_messages(model.sent[1].messages)[-1]
     assert model.sent[1].tools == []  # told to answer instead
     assert result.reply == "Your cart is empty."
@@ -181,3 +181,11 @@ def test_writes_allowed_by_intent_in_several_languages() -> None:
     assert writes("I want to check out now", "en") == {"prepare_checkout", "place_order", "update_cart"}
     assert writes("أريد إلغاء طلبي", "ar") == {"cancel_order"}
     assert writes("我想退货", "zh") == {"return_items"}
+
+
+def test_repeating_a_call_the_server_made_before_the_model_returns_its_result(guarded: GuardedAgent) -> None:
+    agent, model = guarded(call("view_cart"), "Your cart is empty.")
+    result = agent.turn(MERCHANT, None, "What is in my cart?")
+    assert [c.name for c in result.tool_calls] == ["view_cart"]  # the server's read, not run twice
+    assert "already made this call" in _tool_messages(model.sent[1].messages)[-1]
+    assert model.sent[1].tools == [] and result.reply == "Your cart is empty."
