@@ -35,6 +35,7 @@ SKU_MATCH = 0.75
 _TRUE = {"true", "yes", "1", "y", "on"}
 _FALSE = {"false", "no", "0", "n", "off", "none", "null", ""}
 _ORDER_ID = re.compile(r"^#?\s*([A-Za-z]{0,3})\s*-?\s*(\d{3,})$")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
 @dataclass
@@ -66,6 +67,25 @@ def known_products(history: Iterable[Message]) -> dict[str, str]:
             except json.JSONDecodeError:
                 continue
     return found
+
+
+def shopper_emails(history: Iterable[Message]) -> list[str]:
+    """The email addresses the shopper wrote in the conversation, oldest first, each once."""
+    found: dict[str, None] = {}
+    for message in history:
+        if message.role == "user":
+            found.update(dict.fromkeys(m.group(0).lower() for m in _EMAIL.finditer(message.content)))
+    return list(found)
+
+
+def _fix_email(value: Any, emails: list[str], notes: list[str]) -> Any:
+    """An email argument is the shopper's: one they did not write becomes the one they did."""
+    if not emails or (isinstance(value, str) and value.strip().lower() in emails):
+        return value
+    close = difflib.get_close_matches(str(value or "").strip().lower(), emails, n=1, cutoff=0.6)
+    fixed = close[0] if close else emails[-1]
+    notes.append(f"email {value!r} is not one the shopper wrote; used {fixed!r}, the shopper's own")
+    return fixed
 
 
 def tool_name(name: str, names: Iterable[str]) -> str | None:
@@ -153,8 +173,14 @@ def _fix_id(key: str, value: Any, known: dict[str, str], notes: list[str]) -> An
     return fixed_values if isinstance(value, list) else fixed_values[0]
 
 
-def repair(call: ToolCall, parameters: dict[str, Any], known: dict[str, str]) -> Repaired:
-    """``call``'s arguments fitted to the JSON schema ``parameters`` and to the known products."""
+def repair(
+    call: ToolCall, parameters: dict[str, Any], known: dict[str, str], emails: list[str] | None = None
+) -> Repaired:
+    """``call``'s arguments fitted to the JSON schema ``parameters`` and to the known products.
+
+    With ``emails`` (the addresses the shopper wrote), an ``email`` argument the shopper did not
+    write is replaced by theirs, and a missing required one is filled in: a model must not
+    guess whose order to open."""
     notes: list[str] = []
     props: dict[str, Any] = parameters.get("properties") or {}
     args = dict(call.arguments)
@@ -180,4 +206,10 @@ def repair(call: ToolCall, parameters: dict[str, Any], known: dict[str, str]) ->
         if coerced != value or type(coerced) is not type(value):
             notes.append(f"{target} {value!r} was read as {coerced!r}")
         fixed[target] = _fix_id(target, coerced, known, notes)
+    if emails and "email" in props:
+        if "email" in fixed:
+            fixed["email"] = _fix_email(fixed["email"], emails, notes)
+        elif "email" in parameters.get("required", []):
+            fixed["email"] = emails[-1]
+            notes.append(f"email was missing; used {emails[-1]!r}, the one the shopper wrote")
     return Repaired(call.name, fixed, notes)

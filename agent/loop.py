@@ -82,12 +82,13 @@ def repair_calls(reply: Reply, tools: dict[str, Tool], history: list[Message]) -
     if not reply.tool_calls and (written := calls_in_text(reply.text, tools)):
         reply.tool_calls, reply.text = written, ""
     known = call_repair.known_products(history) if reply.tool_calls else {}
+    emails = call_repair.shopper_emails(history) if reply.tool_calls else []
     notes: dict[str, list[str]] = {}
     for call in reply.tool_calls:
         name = call_repair.tool_name(call.name, tools)
         if name is None:
             continue
-        fixed = call_repair.repair(call, tools[name].spec.parameters, known)
+        fixed = call_repair.repair(call, tools[name].spec.parameters, known, emails)
         if name != call.name:
             fixed.notes.insert(0, f"tool {call.name!r} was read as {name!r}")
         call.name, call.arguments = name, fixed.arguments

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent import call_repair
 from agent.call_repair import known_products, match_sku, repair, tool_name
 from agent.fakes import call, reply
 from agent.llm import Message, ToolCall
@@ -189,3 +190,39 @@ def test_repeating_a_call_the_server_made_before_the_model_returns_its_result(gu
     assert [c.name for c in result.tool_calls] == ["view_cart"]  # the server's read, not run twice
     assert "already made this call" in _tool_messages(model.sent[1].messages)[-1]
     assert model.sent[1].tools == [] and result.reply == "Your cart is empty."
+
+
+def test_an_email_the_shopper_did_not_write_is_replaced_by_theirs(guarded: GuardedAgent) -> None:
+    spec = TOOLS_BY_NAME["lookup_order"].spec.parameters
+    history = [
+        Message("user", "Order A1003 please, I am Li.Wei@Example.cn"),
+        Message("user", "or li@example.cn"),
+    ]
+    emails = call_repair.shopper_emails(history)
+    assert emails == ["li.wei@example.cn", "li@example.cn"]
+    invented = repair(
+        ToolCall("c1", "lookup_order", {"order_id": "A1003", "email": "customer@example.com"}),
+        spec,
+        {},
+        emails,
+    )
+    assert invented.arguments["email"] == "li@example.cn" and "not one the shopper wrote" in invented.notes[0]
+    typo = repair(
+        ToolCall("c2", "lookup_order", {"order_id": "A1003", "email": "li.wei@exmple.cn"}), spec, {}, emails
+    )
+    assert typo.arguments["email"] == "li.wei@example.cn"
+    missing = repair(ToolCall("c3", "lookup_order", {"order_id": "A1003"}), spec, {}, emails)
+    assert missing.arguments["email"] == "li@example.cn"
+    same = repair(
+        ToolCall("c4", "lookup_order", {"order_id": "A1003", "email": "LI@example.cn"}), spec, {}, emails
+    )
+    assert same.arguments["email"] == "LI@example.cn" and same.notes == []
+    alone = repair(ToolCall("c5", "lookup_order", {"order_id": "A1003", "email": "x@y.com"}), spec, {}, [])
+    assert alone.arguments["email"] == "x@y.com"  # nothing to go by: the tool answers
+
+    agent, model = guarded(
+        call("lookup_order", order_id="A1003", email="li@example.com"), "Your order A1003 has shipped."
+    )
+    result = agent.turn(MERCHANT, None, "Is my order A1003 on its way? Email: li@example.cn, thanks")
+    looked = [c for c in result.tool_calls if c.name == "lookup_order"]
+    assert looked and looked[-1].error is None and looked[-1].arguments["email"] == "li@example.cn"
