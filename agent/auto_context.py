@@ -5,8 +5,9 @@ needed: the offline engine's intent classifier (nearest example utterances under
 store's embedder, plus keyword patterns, in every supported language) and the policy
 topic patterns say what the message is about. When it is a policy question, or a product
 search, detail, comparison or add, the matching search tool runs before the model is
-called; a question about the cart gets the cart, and an order question with the order id
-and the email the shopper wrote gets the order looked up. Each result enters the
+called; a question about the cart gets the cart, an order question with the order id
+and the email the shopper wrote gets the order looked up, and a shopper who asks for a
+person is handed over (the model then only words the reply). Each result enters the
 conversation exactly as a tool call and result would:
 labelled as store data, fenced like every tool result, recorded among the turn's calls.
 The model can still call the search tools to refine. The context is held to a token limit
@@ -35,6 +36,7 @@ from shop.embedders import Embedder
 log = logging.getLogger(__name__)
 
 PRODUCTS = 4
+HANDOFF_REASON_CHARS = 200
 PASSAGES = 3
 CATALOG_INTENTS = frozenset({"search", "details", "compare", "add", "injection"})
 NO_POLICY_INTENTS = frozenset(
@@ -85,6 +87,8 @@ class Plan:
     """The first request's tool_choice: "required" when a write or lookup is clearly asked for."""
     order: tuple[str, str] | None = None
     """(order id, email) the shopper wrote, for an order question: looked up before the model."""
+    handoff_reason: str = ""
+    """Set when the shopper asks for a person: the server hands over before the model answers."""
     writes: frozenset[str] | None = None
     """The write tools (:data:`agent.loop.WRITE_TOOLS`) this message asks for; None: not known, any.
     A weak model wanders into writes nobody asked for (an add after "what is in my cart?",
@@ -109,14 +113,15 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     )
     choice: ToolChoice = "auto"
     confirmed = state.pending is not None and state.pending.confirmed
-    if confirmed or name in ("add", "handoff") or (order is not None and name != "order_status"):
+    if confirmed or name == "add" or (order is not None and name != "order_status"):
         choice = "required"  # the cart, the checkout, an order: a read alone does not answer
     writes: frozenset[str] | None = None
     if not confirmed and name in WRITES_FOR:
         writes = WRITES_FOR[name]
     elif not confirmed and name in ASKING_INTENTS:
         writes = frozenset()
-    return Plan(name, policy, product, choice, order, writes)
+    reason = " ".join(text.split())[:HANDOFF_REASON_CHARS] if name == "handoff" else ""
+    return Plan(name, policy, product, choice, order, reason, writes)
 
 
 def _fit(content: str, limit: int) -> str | None:
@@ -140,6 +145,8 @@ def gather(
         wanted.append(("view_cart", {}))
     if found.order is not None and "lookup_order" in tools:
         wanted.append(("lookup_order", {"order_id": found.order[0], "email": found.order[1]}))
+    if found.intent == "handoff" and "handoff_to_human" in tools:
+        wanted.append(("handoff_to_human", {"reason": found.handoff_reason}))
     out: list[tuple[ToolCall, ToolOutcome, str]] = []
     left = token_limit
     for name, arguments in wanted:

@@ -123,3 +123,14 @@ def test_auto_context_is_held_to_its_share_of_the_budget(guarded: GuardedAgent) 
     used = sum(budget.count_text(m.content) for m in context)
     assert used <= max(150, int((2400 - 1800) * 0.5)) + 50
     assert max(result.prompt_tokens) <= 2400
+
+
+def test_a_shopper_who_asks_for_a_person_is_handed_over_whatever_the_model_does(
+    guarded: GuardedAgent,
+) -> None:
+    agent, model = guarded("Of course, I can help you with tents!", "The Blaze Gas Stove is 45.00 EUR.")
+    result = agent.turn(MERCHANT, None, "I want to talk to a real person, not a bot.")
+    assert result.handoff and [c.name for c in result.tool_calls] == ["handoff_to_human"]
+    assert result.tool_calls[0].arguments["reason"] == "I want to talk to a real person, not a bot."
+    assert "requested" in [m for m in model.sent[0].messages if m.role == "tool"][-1].content
+    assert not agent.turn(MERCHANT, None, "Do you sell gas stoves?").handoff
