@@ -209,7 +209,28 @@
     return url.href;
   }
 
+  // The server names this browser's session in its answer to the first request. Until that
+  // answer arrives, other requests wait for it: sent at once, each would open a session of its
+  // own (a message typed while the page still loads its cart would land in another session).
+  let firstRequest = null;
+  let sessionKnown = !SAME_ORIGIN && Boolean(state.sessionId);
+
   function request(method, path, body, headers) {
+    if (sessionKnown) return transmit(method, path, body, headers);
+    if (firstRequest) return firstRequest.then(() => transmit(method, path, body, headers));
+    const sent = transmit(method, path, body, headers);
+    firstRequest = sent.then(
+      () => {
+        sessionKnown = true;
+      },
+      () => {
+        firstRequest = null; // no answer: the next request tries to open the session
+      },
+    );
+    return sent;
+  }
+
+  function transmit(method, path, body, headers) {
     const all = Object.assign({ Accept: "application/json" }, headers || {});
     if (body !== undefined) all["Content-Type"] = "application/json";
     if (!SAME_ORIGIN && state.sessionId) all["X-Session-Id"] = state.sessionId;

@@ -244,3 +244,29 @@ def test_a_person_from_the_store_answers_in_the_widget(
     assert person.inner_text() == "Yes, Jonas here."
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "widget-person-reply.png"))
+
+
+def test_a_message_sent_while_the_page_loads_stays_in_one_session(live_server: Servers, browser: Any) -> None:
+    """The first request names the session; a message typed before its answer waits for it."""
+    page = browser.new_page()
+    sessions: set[str] = set()
+
+    def note(response: Any) -> None:
+        cookie = response.header_value("set-cookie") or ""
+        if "shopagent_session_" in cookie:
+            sessions.add(cookie.split("=", 1)[1].split(";", 1)[0])
+
+    def slow_cart(route: Any) -> None:
+        time.sleep(1.5)  # the page's first request is still under way when the shopper sends
+        route.continue_()
+
+    page.on("response", note)
+    page.route("**/v1/store", slow_cart)
+    page.goto(live_server.store + "/")
+    page.get_by_label("Message").fill("tent")
+    page.keyboard.press("Enter")
+    card = page.locator(".sa-card", has_text="Kestrel Trail 3 Tent")
+    card.wait_for(timeout=15_000)
+    card.get_by_role("button", name="Add to cart").click()
+    page.locator(".sa-cart-line", has_text="Kestrel Trail 3 Tent").wait_for(timeout=5000)
+    assert len(sessions) == 1, sessions
