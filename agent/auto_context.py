@@ -44,7 +44,7 @@ NO_POLICY_INTENTS = frozenset(
 )
 ORDER_INTENTS = frozenset({"order_status", "cancel", "return"})
 WRITES_FOR = {
-    "add": frozenset({"add_to_cart", "update_cart"}),
+    "add": frozenset({"add_to_cart", "update_cart", "prepare_checkout"}),  # "buy X": add, then check out
     "update": frozenset({"update_cart", "add_to_cart"}),
     "remove": frozenset({"update_cart"}),
     "checkout": frozenset({"prepare_checkout", "place_order", "update_cart"}),

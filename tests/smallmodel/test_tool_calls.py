@@ -177,8 +177,9 @@ def test_writes_allowed_by_intent_in_several_languages() -> None:
     assert writes("What is in my cart?", "en") == frozenset()
     assert writes("Sepetimde ne var?", "tr") == frozenset()
     assert writes("How many days do I have to return an item?", "en") == frozenset()
-    assert writes("Add the gas stove to my cart", "en") == {"add_to_cart", "update_cart"}
-    assert writes("Įdėkite dujinę viryklę į krepšelį", "lt") == {"add_to_cart", "update_cart"}
+    adding = {"add_to_cart", "update_cart", "prepare_checkout"}
+    assert writes("Add the gas stove to my cart", "en") == adding
+    assert writes("Įdėkite dujinę viryklę į krepšelį", "lt") == adding
     assert writes("I want to check out now", "en") == {"prepare_checkout", "place_order", "update_cart"}
     assert writes("أريد إلغاء طلبي", "ar") == {"cancel_order"}
     assert writes("我想退货", "zh") == {"return_items"}
