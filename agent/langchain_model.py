@@ -8,6 +8,8 @@ LangChain's provider classes raise their SDKs' exceptions; they are sorted into 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -31,6 +33,7 @@ from agent.llm import (
     Usage,
     new_call_id,
 )
+from agent.resilience import call_timeout
 from agent.text_tool_calls import calls_in_text
 from shop.errors import ConfigError
 from shop.settings import Settings
@@ -104,10 +107,28 @@ def from_langchain(ai: AIMessage, tools: list[ToolSpec]) -> Reply:
     return Reply(text, calls, usage)
 
 
+_calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="langchain-call")
+"""Where provider calls run, so that the caller can stop waiting at the turn's deadline."""
+
+
 class LangChainModel:
-    def __init__(self, chat: BaseChatModel, name: str = "langchain") -> None:
+    def __init__(self, chat: BaseChatModel, name: str = "langchain", timeout_s: float = 30.0) -> None:
         self.chat = chat
         self.name = name
+        self.timeout_s = timeout_s
+        """The longest wait for one reply; shorter when the turn has less time left."""
+
+    def _invoke(self, tools: list[ToolSpec], messages: list[Message]) -> Any:
+        """The provider's reply, waited for no longer than the turn's time allows. Providers
+        differ in how (and whether) they take a per-call timeout, so the wait is capped here;
+        a call still running past it finishes in the background under the provider's own timeout."""
+        limit = call_timeout(self.timeout_s)
+        future = _calls.submit(self._bound(tools).invoke, [to_langchain(m) for m in messages])
+        try:
+            return future.result(timeout=limit)
+        except FutureTimeout:
+            future.cancel()
+            raise TransientModelError(f"no reply within {limit:.1f} s") from None
 
     @classmethod
     def from_name(cls, provider: str, model: str, settings: Settings) -> LangChainModel:
@@ -121,7 +142,7 @@ class LangChainModel:
             raise ConfigError(f"langchain:{provider}:{model} cannot be used: {exc}") from None
         if not isinstance(chat, BaseChatModel):
             raise ConfigError(f"langchain:{provider}:{model} did not give a chat model")
-        return cls(chat, f"langchain:{provider}:{model}")
+        return cls(chat, f"langchain:{provider}:{model}", settings.model_timeout_s)
 
     def _bound(self, tools: list[ToolSpec]) -> Any:
         if not tools:
@@ -130,7 +151,9 @@ class LangChainModel:
 
     def complete(self, messages: list[Message], tools: list[ToolSpec]) -> Reply:
         try:
-            ai = self._bound(tools).invoke([to_langchain(m) for m in messages])
+            ai = self._invoke(tools, messages)
+        except ModelError:
+            raise
         except Exception as exc:
             raise translate(exc) from exc
         if not isinstance(ai, AIMessage):

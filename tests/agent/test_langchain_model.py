@@ -128,3 +128,23 @@ def test_a_whole_turn_through_langchain(make_agent: MakeAgent) -> None:
     assert result.reply == "Added the Polar synthetic bag."
     assert result.cart["lines"][0]["sku"] == "BAG-SYN-0"
     assert isinstance(chat.seen[1][-1], ToolMessage)
+
+
+def test_a_reply_is_not_waited_for_past_the_turns_time() -> None:
+    import time
+
+    from agent import resilience
+
+    class Slow(ToolCallingFake):
+        def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+            time.sleep(2.0)
+            return super().invoke(input, config, **kwargs)
+
+    model = LangChainModel(Slow(responses=[AIMessage(content="late")], bound=[], seen=[]), timeout_s=30.0)
+    started = time.monotonic()
+    with resilience._limited(0.2), pytest.raises(TransientModelError, match="no reply within 0.2 s"):
+        model.complete([Message("user", "hi")], [])
+    assert time.monotonic() - started < 1.5
+    quick = LangChainModel(fake(AIMessage(content="on time")), timeout_s=30.0)
+    with resilience._limited(5.0):
+        assert quick.complete([Message("user", "hi")], []).text == "on time"
