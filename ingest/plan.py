@@ -3,6 +3,9 @@
 Change detection is by content hash: an unchanged row costs a dictionary lookup, a changed
 row is rewritten, a row missing from a re-uploaded file is removed under ``--replace``.
 Rows that were rejected this time keep their stored version: bad input never deletes.
+Stock: a file's stock figure replaces the live stock only when it differs from what the
+previous import of that row gave; otherwise the live stock, lowered by orders since, stays
+(whether or not other fields of the row changed).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ingest.chunking import Chunk, chunk_document, embed_text
 from ingest.records import DocumentRecord, OrderRecord, ProductRecord, PromotionRecord, RowError, text_hash
-from shop.models import DocChunk, Document, Order, Product, Promotion
+from shop.models import UNTRACKED_STOCK, DocChunk, Document, Order, Product, Promotion
 from shop.promotions import PromotionRules, catalog_names, target_problem
 
 
@@ -26,6 +29,7 @@ class StoredProduct:
     source_file: str
     source_line: int
     active: bool
+    imported_stock: int | None
 
 
 @dataclass
@@ -37,8 +41,16 @@ class ProductPlan:
     unchanged: int = 0
     deletes: dict[str, int] = field(default_factory=dict)
     """sku -> primary key of rows to remove."""
+    keep_stock: set[int] = field(default_factory=set)
+    """Primary keys of updated rows whose file stock is the one the last import gave: their
+    live stock (lowered by orders since) stays."""
     final: dict[str, str] = field(default_factory=dict)
     """sku -> content hash of every active product once the plan is applied (what vectors must match)."""
+
+
+def stock_as_imported(stock: int | None) -> int:
+    """What ``Product.imported_stock`` records for a file's stock figure."""
+    return UNTRACKED_STOCK if stock is None else stock
 
 
 def plan_products(
@@ -49,8 +61,8 @@ def plan_products(
     protected: set[str],
 ) -> ProductPlan:
     stored = {
-        sku: StoredProduct(pk, chash, sfile, sline, active)
-        for pk, sku, chash, sfile, sline, active in session.execute(
+        sku: StoredProduct(pk, chash, sfile, sline, active, imported)
+        for pk, sku, chash, sfile, sline, active, imported in session.execute(
             select(
                 Product.id,
                 Product.sku,
@@ -58,6 +70,7 @@ def plan_products(
                 Product.source_file,
                 Product.source_line,
                 Product.active,
+                Product.imported_stock,
             ).where(Product.merchant_id == merchant_id)
         )
     }
@@ -69,6 +82,8 @@ def plan_products(
             plan.inserts.append(record)
         elif old.content_hash != record.content_hash:
             plan.updates.append((old.pk, record))
+            if old.imported_stock is not None and old.imported_stock == stock_as_imported(record.stock):
+                plan.keep_stock.add(old.pk)
         elif (old.source_file, old.source_line) != (record.source_file, record.source_line):
             plan.moved.append((old.pk, record))
         else:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.chunking import Chunk
-from ingest.plan import DocumentPlan, ProductPlan, chunk_hash
+from ingest.plan import DocumentPlan, ProductPlan, chunk_hash, stock_as_imported
 from ingest.records import CustomerRecord, OrderRecord, ProductRecord, StoreConfig
 from shop.catalog import ensure_merchant
 from shop.models import Customer, DocChunk, Document, Order, OrderEvent, OrderLine, Product, utcnow
@@ -38,6 +38,7 @@ def _product_row(merchant_id: str, record: ProductRecord) -> dict[str, Any]:
         **{k: v for k, v in record.fields().items()},
         "merchant_id": merchant_id,
         "content_hash": record.content_hash,
+        "imported_stock": stock_as_imported(record.stock),
         "source_file": record.source_file,
         "source_line": record.source_line,
         "updated_at": utcnow(),
@@ -50,7 +51,14 @@ def write_products(session: Session, merchant_id: str, plan: ProductPlan) -> Non
     for batch in _batches(plan.inserts):
         session.execute(insert(Product), [_product_row(merchant_id, r) for r in batch])
     for batch in _batches(plan.updates):
-        session.execute(update(Product), [{"id": pk, **_product_row(merchant_id, r)} for pk, r in batch])
+        rows = [{"id": pk, **_product_row(merchant_id, r)} for pk, r in batch]
+        kept = [row for row in rows if row["id"] in plan.keep_stock]
+        for row in kept:
+            del row["stock"]  # the file says what it said last time: orders since still count
+        # One executemany per column set: rows keeping their live stock have one column less.
+        for group in (kept, [row for row in rows if row["id"] not in plan.keep_stock]):
+            if group:
+                session.execute(update(Product), group)
     for batch in _batches(plan.moved):
         session.execute(
             update(Product),

@@ -23,6 +23,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+UNTRACKED_STOCK = -1
+"""``Product.imported_stock`` of a row whose import gave no stock figure."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -78,6 +81,10 @@ class Product(Base):
     currency: Mapped[str] = mapped_column(String(3))
     stock: Mapped[int | None] = mapped_column(Integer, default=None)
     """Units on hand; ``None`` means stock is not tracked (always available)."""
+    imported_stock: Mapped[int | None] = mapped_column(Integer, default=None)
+    """``stock`` as the last catalog import gave it (``UNTRACKED_STOCK`` when it gave none;
+    ``None``: not known, a row written before this was recorded). A re-import whose stock is
+    still this value leaves the live ``stock`` (lowered by orders since) as it is."""
     url: Mapped[str] = mapped_column(String(1000), default="")
     image_url: Mapped[str] = mapped_column(String(1000), default="")
     attributes: Mapped[Json] = mapped_column(default=dict)

@@ -72,6 +72,36 @@ def test_changed_text_reembeds_only_that_row_and_price_change_embeds_nothing(
     assert products(db)["B"].title == "Beta Bag XL"
 
 
+def test_reupload_keeps_live_stock_unless_the_file_changes_the_stock_figure(run, tmp_path, db):
+    path = catalog(
+        tmp_path, ["A,Alpha Tent,10.00,EUR,5,green", "B,Beta Bag,20.00,EUR,5,warm", "C,Cap,5.00,EUR,,red"]
+    )
+    run(path)
+    with db.session() as s:  # orders since the import sold 2 of A, 1 of B
+        for sku, sold in (("A", 2), ("B", 1)):
+            s.scalars(select(Product).where(Product.sku == sku)).one().stock -= sold
+    # A: only the price changed; B: the merchant restocked to 9; C: untracked, text changed.
+    catalog(
+        tmp_path, ["A,Alpha Tent,11.00,EUR,5,green", "B,Beta Bag,20.00,EUR,9,warm", "C,Cap,5.00,EUR,,blue"]
+    )
+    report = run(path)
+    assert report.counts["products_updated"] == 3
+    stored = products(db)
+    assert (stored["A"].stock, stored["A"].price_minor) == (3, 1100)  # 5 - 2 sold: the file said 5 again
+    assert stored["B"].stock == 9  # a new figure from the merchant
+    assert stored["C"].stock is None and stored["C"].description == "blue"
+    assert {sku: p.imported_stock for sku, p in stored.items()} == {"A": 5, "B": 9, "C": -1}
+    run(path)  # unchanged file: nothing moves
+    assert products(db)["A"].stock == 3
+    with db.session() as s:  # a row from before imported stock was recorded: the file's figure wins
+        s.scalars(select(Product).where(Product.sku == "A")).one().imported_stock = None
+    catalog(
+        tmp_path, ["A,Alpha Tent,12.00,EUR,5,green", "B,Beta Bag,20.00,EUR,9,warm", "C,Cap,5.00,EUR,,blue"]
+    )
+    run(path)
+    assert products(db)["A"].stock == 5
+
+
 def test_replace_removes_rows_missing_from_the_reuploaded_file(run, tmp_path, db, vectors):
     path = catalog(tmp_path, ["A,Alpha,1.00,EUR,1,x", "B,Beta,2.00,EUR,1,y", "C,Gamma,3.00,EUR,1,z"])
     other = catalog(tmp_path, ["Z,Zeta,9.00,EUR,1,other file"], name="more.csv")
