@@ -9,6 +9,11 @@ a receiver deduplicates on the ``X-Shopagent-Delivery`` header.
 A delivery is claimed by moving its ``next_attempt_at`` past the request's timeout before
 sending, so two workers never post it at the same time and a worker that dies mid-send
 leaves it to be retried.
+
+Unless private targets are allowed (``SHOPAGENT_WEBHOOK_ALLOW_PRIVATE``), every send first
+resolves the endpoint's host, refuses it when any answer is a local or private address, and
+connects to the vetted address (``Host`` and TLS name kept): a public name that resolves, or
+later rebinds, into the server's own network must not receive a signed POST.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,17 +44,40 @@ from shop.settings import Settings
 MAX_BACKOFF = timedelta(hours=1)
 MAX_LOG = 20
 BATCH = 50
+PRIVATE_HINT = (
+    "use a public host, or set SHOPAGENT_WEBHOOK_ALLOW_PRIVATE=true if the receiver really runs "
+    "on your own network"
+)
+
+Resolver = Callable[[str, int], list[str]]
+"""``(host, port) -> addresses``: how a delivery finds where the endpoint's host is now."""
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address the system resolver gives for ``host`` now, in its order of preference."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How deliveries are retried, and where they may go: ``allow_private`` off (the default,
+    as in production) means every send is resolved with ``resolve`` and vetted first."""
+
     max_attempts: int = 8
     backoff_s: float = 10.0
     timeout_s: float = 10.0
+    allow_private: bool = False
+    resolve: Resolver = resolve_host
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
-        return cls(settings.webhook_max_attempts, settings.webhook_backoff_s, settings.webhook_timeout_s)
+        return cls(
+            settings.webhook_max_attempts,
+            settings.webhook_backoff_s,
+            settings.webhook_timeout_s,
+            allow_private=settings.webhook_allow_private,
+        )
 
     def delay(self, attempt: int) -> timedelta:
         """Wait after failed attempt number ``attempt`` (1-based): 10 s, 20 s, 40 s, ... at most an hour."""
@@ -110,10 +140,7 @@ def check_url(url: str, allow_private: bool = False) -> str:
             "url: credentials in the URL would be stored in clear; the signature authenticates us"
         )
     if not allow_private and _internal_host(parts.hostname):
-        raise InvalidRequest(
-            f"url: {parts.hostname} is a local or private address; use a public host, or set "
-            "SHOPAGENT_WEBHOOK_ALLOW_PRIVATE=true if the receiver really runs on your own network"
-        )
+        raise InvalidRequest(f"url: {parts.hostname} is a local or private address; {PRIVATE_HINT}")
     return url.strip()
 
 
@@ -281,16 +308,81 @@ def _claim(db: Database, now: datetime, policy: RetryPolicy, limit: int) -> list
     return jobs
 
 
-def _post(client: httpx.Client, job: _Job, now: datetime, timeout_s: float) -> tuple[int | None, str]:
+class Refused(Exception):
+    """The endpoint's host is not a safe target right now; recorded like any failed attempt."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str
+    headers: dict[str, str]
+    extensions: dict[str, Any]
+
+
+def _global(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:  # not an IP address at all: nothing we could vet
+        return False
+
+
+def _pin(url: str, resolve: Resolver) -> _Target:
+    """Where to send ``url``: its host resolved once, every answer public, and the request
+    addressed to the first answer, so a second DNS lookup (rebinding) has nothing to change.
+    ``Host`` and, for https, the TLS name (``sni_hostname``, which httpcore uses for SNI and
+    the certificate check) stay the real name. ``Connection: close`` keeps the connection out
+    of the pool, which is keyed by the IP: another endpoint on the same IP must not reuse a
+    TLS session opened for this name."""
+    parsed = httpx.URL(url)
+    host = parsed.raw_host.decode("ascii")  # IDNA-encoded; an IPv6 literal without brackets
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        addresses = resolve(host, port)
+    except (OSError, UnicodeError) as exc:
+        raise Refused(f"refused: {host} does not resolve ({exc})") from exc
+    if not addresses:
+        raise Refused(f"refused: {host} does not resolve")
+    for address in addresses:
+        if not _global(address):
+            raise Refused(
+                f"refused: {host} resolves to {address}, a local or private address; {PRIVATE_HINT}"
+            )
+    extensions: dict[str, Any] = {"sni_hostname": host} if parsed.scheme == "https" else {}
+    return _Target(
+        str(parsed.copy_with(host=addresses[0])),
+        {"Host": parsed.netloc.decode("ascii"), "Connection": "close"},
+        extensions,
+    )
+
+
+def _target(url: str, policy: RetryPolicy) -> _Target:
+    if policy.allow_private:  # the operator trusts every endpoint: send as registered
+        return _Target(url, {}, {})
+    return _pin(url, policy.resolve)
+
+
+def _post(client: httpx.Client, job: _Job, now: datetime, policy: RetryPolicy) -> tuple[int | None, str]:
+    try:
+        target = _target(job.url, policy)
+    except Refused as exc:
+        return None, str(exc)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "shopagent-webhooks/1",
         EVENT_HEADER: job.kind,
         DELIVERY_HEADER: job.delivery_id,
         **signed_headers(job.secret, int(now.timestamp()), job.body),
+        **target.headers,
     }
     try:
-        response = client.post(job.url, content=job.body, headers=headers, timeout=timeout_s)
+        response = client.post(
+            target.url,
+            content=job.body,
+            headers=headers,
+            timeout=policy.timeout_s,
+            extensions=target.extensions,
+            follow_redirects=False,  # a redirect would lead past the vetting
+        )
     except httpx.HTTPError as exc:
         return None, f"{exc.__class__.__name__}: {str(exc)[:200]}"
     if response.is_success:
@@ -337,7 +429,7 @@ def deliver_due(
     counts = {"delivered": 0, "retrying": 0, "failed": 0}
     for job in _claim(db, now, policy, limit):
         started = time.perf_counter()
-        status_code, error = _post(client, job, now, policy.timeout_s)
+        status_code, error = _post(client, job, now, policy)
         outcome = _record(db, job, now, status_code, error, (time.perf_counter() - started) * 1000, policy)
         key = "retrying" if outcome == "pending" else outcome
         if key in counts:

@@ -3,6 +3,7 @@ clock, the delivery log, replay protection at the receiver, and the endpoints AP
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,15 +16,22 @@ from sqlalchemy import select
 from channels import outbox, webhooks
 from channels.receiver import WebhookReceiver
 from channels.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from channels.worker import Worker
+from channels.worker import Worker, build_worker
 from shop import orders
 from shop.db import Database
 from shop.models import OutboxEvent, WebhookDelivery
+from shop.settings import Settings
 from tests.channels.conftest import Clock
 from tests.conftest import MERCHANT
 
 BASE = f"/v1/merchants/{MERCHANT}"
 T0 = datetime(2026, 9, 21, 12, 0, tzinfo=UTC)
+PUBLIC_IP = "93.184.215.14"
+"""A global address for the example hosts (no DNS in tests): deliveries are pinned to it."""
+
+
+def public(host: str, port: int) -> list[str]:
+    return [PUBLIC_IP]
 
 
 @pytest.fixture(autouse=True)
@@ -42,10 +50,21 @@ def endpoint(db: Database, url: str = "https://erp.example/hooks", events: list[
         return webhooks.add_endpoint(s, MERCHANT, url, events or []).id
 
 
-def worker(db: Database, receiver: Any, clock: Callable[[], datetime], max_attempts: int = 8) -> Worker:
+def worker(
+    db: Database,
+    receiver: Any,
+    clock: Callable[[], datetime],
+    max_attempts: int = 8,
+    resolve: webhooks.Resolver = public,
+    allow_private: bool = False,
+    follow_redirects: bool = False,
+) -> Worker:
     handler = receiver.handle if isinstance(receiver, WebhookReceiver) else receiver
-    client = httpx.Client(transport=httpx.MockTransport(handler))
-    return Worker(db, client, webhooks.RetryPolicy(max_attempts=max_attempts, backoff_s=10), clock=clock)
+    client = httpx.Client(transport=httpx.MockTransport(handler), follow_redirects=follow_redirects)
+    policy = webhooks.RetryPolicy(
+        max_attempts=max_attempts, backoff_s=10, allow_private=allow_private, resolve=resolve
+    )
+    return Worker(db, client, policy, clock=clock)
 
 
 def cancel_a1002(db: Database) -> None:
@@ -92,7 +111,7 @@ def test_signed_delivery_reaches_the_receiver(db: Database, secret: str) -> None
     assert event["type"] == "order.cancelled" and event["merchant_id"] == MERCHANT
     assert event["data"]["order"]["order_id"] == "A1002" and event["id"].startswith("evt_")
     request = seen[0]
-    assert request.url == "https://erp.example/hooks"
+    assert request.url == f"https://{PUBLIC_IP}/hooks" and request.headers["host"] == "erp.example"
     assert request.headers[TIMESTAMP_HEADER] == str(int(T0.timestamp()))
     assert request.headers[SIGNATURE_HEADER].startswith("v1=")
     assert request.headers[EVENT_HEADER] == "order.cancelled"
@@ -288,3 +307,152 @@ def test_private_webhook_urls_when_the_operator_allows_them() -> None:
 
     assert check_url("http://10.0.0.7/hook", allow_private=True) == "http://10.0.0.7/hook"
     assert check_url("https://8.8.8.8/hook") == "https://8.8.8.8/hook"
+
+
+def answers(*addresses: str) -> webhooks.Resolver:
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        return list(addresses)
+
+    asked: list[tuple[str, int]] = []
+    resolve.asked = asked  # type: ignore[attr-defined]
+    return resolve
+
+
+@pytest.mark.parametrize("addresses", [["127.0.0.1"], ["10.0.0.5"], ["::1"], [PUBLIC_IP, "169.254.169.254"]])
+def test_a_name_resolving_into_the_servers_own_network_is_not_posted_to(
+    db: Database, secret: str, addresses: list[str]
+) -> None:
+    endpoint(db)
+    cancel_a1002(db)
+    clock = Clock(T0)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    w = worker(db, handler, clock, max_attempts=2, resolve=answers(*addresses))
+    assert w.run_once()["retrying"] == 1
+    [row] = deliveries(db)
+    bad = next(a for a in addresses if a != PUBLIC_IP)
+    assert row.last_error.startswith(f"refused: erp.example resolves to {bad}, a local or private address")
+    assert "SHOPAGENT_WEBHOOK_ALLOW_PRIVATE" in row.last_error
+    assert (row.status, row.attempts, row.last_status_code) == ("pending", 1, None)
+    assert row.log[0]["error"] == row.last_error
+    clock.now = row.next_attempt_at.replace(tzinfo=UTC)
+    assert w.run_once()["failed"] == 1
+    assert (deliveries(db)[0].status, deliveries(db)[0].attempts) == ("failed", 2)
+    assert seen == []
+
+
+def test_a_name_that_does_not_resolve_is_not_posted_to(db: Database, secret: str) -> None:
+    endpoint(db)
+    cancel_a1002(db)
+
+    def nxdomain(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("nothing may be sent")
+
+    assert worker(db, handler, Clock(T0), resolve=nxdomain).run_once()["retrying"] == 1
+    assert deliveries(db)[0].last_error.startswith("refused: erp.example does not resolve")
+    assert (
+        worker(db, handler, Clock(T0 + timedelta(minutes=1)), resolve=answers()).run_once()["retrying"] == 1
+    )
+    assert deliveries(db)[0].last_error == "refused: erp.example does not resolve"
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "pinned", "host", "sni"),
+    [
+        ("https://erp.example:8443/hooks?x=1", PUBLIC_IP, f"https://{PUBLIC_IP}:8443/hooks?x=1",
+         "erp.example:8443", "erp.example"),
+        ("https://erp.example/hooks", "2606:2800:21f:cb07:6820:80da:af6b:8b2c",
+         "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/hooks", "erp.example", "erp.example"),
+        ("http://erp.example/hooks", PUBLIC_IP, f"http://{PUBLIC_IP}/hooks", "erp.example", None),
+    ],
+)  # fmt: skip
+def test_a_public_name_is_pinned_to_the_vetted_address(
+    db: Database, secret: str, url: str, address: str, pinned: str, host: str, sni: str | None
+) -> None:
+    endpoint(db, url)
+    cancel_a1002(db)
+    receiver = WebhookReceiver(secret, clock=lambda: T0)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return receiver.handle(request)
+
+    resolve = answers(address, "2606:4700::6810:84e5")
+    assert worker(db, handler, Clock(T0), resolve=resolve).run_once()["delivered"] == 1
+    [request] = seen
+    assert str(request.url) == pinned and request.url.host == address
+    assert request.headers["host"] == host
+    assert request.extensions.get("sni_hostname") == sni
+    # Closed after the response: the pool is keyed by IP, so another name must not reuse it.
+    assert request.headers["connection"] == "close"
+    assert resolve.asked == [("erp.example", 8443 if ":8443" in url else 443 if sni else 80)]  # type: ignore[attr-defined]
+    assert len(receiver.events) == 1
+
+
+def test_a_redirect_is_not_followed_past_the_vetting(db: Database, secret: str) -> None:
+    endpoint(db)
+    cancel_a1002(db)
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(307, headers={"Location": "http://127.0.0.1:6379/"})
+
+    assert worker(db, handler, Clock(T0), follow_redirects=True).run_once()["retrying"] == 1
+    assert seen == [f"https://{PUBLIC_IP}/hooks"] and deliveries(db)[0].last_error.startswith("HTTP 307")
+
+
+def test_with_private_targets_allowed_nothing_is_resolved(db: Database, secret: str) -> None:
+    with db.session() as s:
+        webhooks.add_endpoint(s, MERCHANT, "http://127.0.0.1:9000/hook", [], allow_private=True)
+    cancel_a1002(db)
+    receiver = WebhookReceiver(secret, clock=lambda: T0)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return receiver.handle(request)
+
+    def no_dns(host: str, port: int) -> list[str]:
+        raise AssertionError("allow-private sends as registered, without resolving")
+
+    w = worker(db, handler, Clock(T0), resolve=no_dns, allow_private=True)
+    assert w.run_once()["delivered"] == 1
+    [request] = seen
+    assert request.url == "http://127.0.0.1:9000/hook" and request.headers["host"] == "127.0.0.1:9000"
+    assert "sni_hostname" not in request.extensions
+
+
+def test_the_worker_vets_targets_unless_the_operator_allows_private_ones(
+    settings: Settings, db: Database, secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = build_worker(settings, db, httpx.Client()).policy
+    assert policy.allow_private is False and policy.resolve is webhooks.resolve_host
+    allowed = settings.model_copy(update={"webhook_allow_private": True})
+    assert webhooks.RetryPolicy.from_settings(allowed).allow_private is True
+    assert webhooks.RetryPolicy().allow_private is False
+
+    # The production resolver asks the system (getaddrinfo) at send time.
+    def rebound(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        assert (host, port) == ("erp.example", 443)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebound)
+    endpoint(db)
+    cancel_a1002(db)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("nothing may be sent")
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    assert Worker(db, client, policy, clock=Clock(T0)).run_once()["retrying"] == 1
+    assert deliveries(db)[0].last_error.startswith("refused: erp.example resolves to 127.0.0.1")
