@@ -121,7 +121,7 @@ def _key(call: ToolCall) -> str:
     return call.name + json.dumps(call.arguments, sort_keys=True, ensure_ascii=False, default=str)
 
 
-class _Choosing:
+class Choosing:
     """A model seen through the loop's ``tool_choice`` for one request: forced choices go to
     models that support them; "none" elsewhere means offering no tools."""
 
@@ -200,7 +200,7 @@ def run(
         try:
             if stop_repeats and steps == settings.max_steps:
                 choice = "none"  # the last request must answer
-            asked = _Choosing(model, choice) if choice != "auto" else model
+            asked = Choosing(model, choice) if choice != "auto" else model
             reply = resilience.request(
                 asked, prompt, specs, policy, deadline, on_token if stream else None, on_retry
             )

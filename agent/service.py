@@ -197,7 +197,7 @@ class Agent:
                     checked = guard.after(
                         outcome.text, self.model, system, record.messages, st, outcome.records, prepared.plan,
                         lambda: self.retry.clock() + self.settings.turn_timeout_s,
-                        self.settings.max_steps - len(outcome.prompt_tokens),
+                        self.settings.max_steps - len(outcome.prompt_tokens), [t.spec for t in tools], preamble,
                     )  # fmt: skip
                     outcome.text, outcome.usage = checked.text, outcome.usage + checked.usage
         except Exception:  # a bug must not reach the shopper as a trace

@@ -28,7 +28,8 @@ from pathlib import Path
 from agent import auto_context, budget, claims, resilience
 from agent.context import ToolContext
 from agent.events import AgentEvent, EventSink, ToolCallRecord
-from agent.llm import ChatModel, Message, ModelError, ToolCall, ToolChoice, Usage
+from agent.llm import ChatModel, Message, ModelError, ToolCall, ToolChoice, ToolSpec, Usage
+from agent.loop import Choosing
 from agent.prompting import language_name
 from agent.reply_language import wrong_language
 from agent.resilience import RetryPolicy
@@ -206,13 +207,24 @@ class TurnGuard:
 
     # -- after the loop -------------------------------------------------------------------
     def _ask(
-        self, model: ChatModel, messages: list[Message], deadline: float, left: list[int]
+        self,
+        model: ChatModel,
+        messages: list[Message],
+        specs: list[ToolSpec],
+        deadline: float,
+        left: list[int],
     ) -> tuple[str, Usage]:
-        """One more model request, if the turn's step allowance has one left (``left[0]``)."""
+        """One more model request, if the turn's step allowance has one left (``left[0]``).
+
+        A text answer is asked for (``tool_choice: "none"``) with ``specs``, the turn's tool list
+        for a rewrite: a local server renders the system prompt and the tools first and keeps
+        that prefix cached, so the rewrite reads only what follows; without the tools it would
+        read the whole prompt again, and so would the next turn (a minute or more for a small
+        model on a CPU)."""
         if left[0] <= 0:
             raise ModelError("no model requests left in this turn's step limit")
         left[0] -= 1
-        reply = resilience.request(model, messages, [], self.policy, deadline)
+        reply = resilience.request(Choosing(model, "none"), messages, specs, self.policy, deadline)
         return reply.text.strip(), reply.usage
 
     def after(
@@ -226,11 +238,24 @@ class TurnGuard:
         plan: auto_context.Plan | None,
         deadline_in: Callable[[], float],
         requests_left: int = 2,
+        tools: list[ToolSpec] | None = None,
+        preamble: Message | None = None,
     ) -> Checked:
         """The reply to send instead of ``draft`` (``history`` ends with the draft's message).
 
         At most ``requests_left`` model requests are made (the turn's step limit holds); without
-        one, an unsupported draft gets the safe answer or is cut instead of regenerated."""
+        one, an unsupported draft gets the safe answer or is cut instead of regenerated. A
+        rewrite request starts like the turn's own (``system``, ``tools``, ``preamble``) so that
+        a local server's prompt cache serves it."""
+        specs = tools or []
+
+        def opening(history_part: list[Message]) -> list[Message]:
+            room = self.settings.prompt_token_budget - (budget.count_message(preamble) if preamble else 0)
+            prompt = budget.fit(system, history_part, specs, room)
+            if preamble is not None:
+                prompt.insert(1, preamble)
+            return prompt
+
         left = [requests_left]
         question = next((m.content for m in reversed(history) if m.role == "user"), "")
         evidence = claims.Evidence.of(history, [r.result for r in records if r.error is None])
@@ -245,10 +270,9 @@ class TurnGuard:
             )
             note = CHECK_NOTE.format(problems=described, language=language_name(lang))
             before = history[:-1] if history and history[-1].role == "assistant" else history
-            prompt = budget.fit(system, before, [], self.settings.prompt_token_budget)
-            prompt += [Message("assistant", draft), Message("user", note)]
+            prompt = opening(before) + [Message("assistant", draft), Message("user", note)]
             try:
-                text, usage = self._ask(model, prompt, deadline_in(), left)
+                text, usage = self._ask(model, prompt, specs, deadline_in(), left)
                 checked.usage += usage
                 checked.actions.append("regenerated")
             except ModelError:
@@ -276,9 +300,9 @@ class TurnGuard:
             prompt = [
                 Message("system", TRANSLATE.format(language=language_name(lang))),
                 Message("user", checked.text),
-            ]
+            ]  # short and on its own: a small model asked inside the conversation answers it instead
             try:
-                text, usage = self._ask(model, prompt, deadline_in(), left)
+                text, usage = self._ask(model, prompt, [], deadline_in(), left)
                 checked.usage += usage
             except ModelError:
                 text = ""
