@@ -48,6 +48,11 @@ def summary(report: dict[str, Any]) -> str:
         lines.append(
             f"  {lang:>4}: pass^1 {row['pass^1']:.3f}  pass^k {row['pass^k']:.3f}  ({row['dialogues']} dialogues)"
         )
+    if d.get("fallback_turns"):
+        lines.append(
+            f"warning: {d['fallback_turns']} turns were answered by the offline engine because the "
+            "model failed (server down or too slow): those turns do not measure the model"
+        )
     if d["failures_by_check"]:
         lines.append(
             "failed trials by check: " + ", ".join(f"{k} {v}" for k, v in d["failures_by_check"].items())

@@ -12,7 +12,7 @@ import pytest
 
 from agent.fakes import FunctionModel
 from agent.llm import Message, Reply, ToolSpec
-from evals.cli import compare_command
+from evals.cli import compare_command, summary
 from evals.compare import changes, compare
 from evals.html import render
 from evals.judge import judge_run, parse_scores
@@ -90,6 +90,8 @@ def test_report_counts_turns_the_offline_engine_answered_for_the_model() -> None
     turn = report["dialogues"]["results"][1]["trials"][0]["turns"][0]
     assert turn["model"] == "offline"
     assert build_report(_run())["dialogues"]["fallback_turns"] == 0  # the offline engine itself
+    assert "warning: 1 turns were answered by the offline engine" in summary(report)
+    assert "warning" not in summary(build_report(_run()))
 
 
 def test_report_without_retrieval_keeps_the_keys() -> None:
