@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from agent import budget
@@ -53,6 +54,8 @@ WRITES_FOR = {
 }
 """The store changes a message of each intent can ask for. A sure intent outside this table
 that only asks or talks (a search, a policy question, the cart's contents) asks for none."""
+CHECKOUT_FIRST = frozenset({"prepare_checkout", "update_cart"})
+"""A checkout message with no checkout waiting for a yes: prepare it, do not place it yet."""
 ASKING_INTENTS = frozenset(
     {"greet", "thanks", "goodbye", "help", "search", "details", "compare", "view_cart", "order_status",
      "policy", "handoff", "off_topic", "injection"}
@@ -87,6 +90,8 @@ class Plan:
     """The first request's tool_choice: "required" when a write or lookup is clearly asked for."""
     order: tuple[str, str] | None = None
     """(order id, email) the shopper wrote, for an order question: looked up before the model."""
+    price_range: tuple[str | None, str | None] = (None, None)
+    """(min, max) price the shopper named ("under 300"), as the product search's filters."""
     handoff_reason: str = ""
     """Set when the shopper asks for a person: the server hands over before the model answers."""
     writes: frozenset[str] | None = None
@@ -120,8 +125,16 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
         writes = WRITES_FOR[name]
     elif not confirmed and name in ASKING_INTENTS:
         writes = frozenset()
+    if name == "checkout" and not confirmed and (state.pending is None or state.pending.kind != "checkout"):
+        writes = CHECKOUT_FIRST  # the order is placed on a later message, after the shopper's yes
     reason = " ".join(text.split())[:HANDOFF_REASON_CHARS] if name == "handoff" else ""
-    return Plan(name, policy, product, choice, order, reason, writes)
+    phrased = product and slots.price_phrased  # "costs 1.00 EUR" quoted by a shopper is no budget
+    prices = (_price(slots.min_price), _price(slots.max_price)) if phrased else (None, None)
+    return Plan(name, policy, product, choice, order, prices, reason, writes)
+
+
+def _price(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _fit(content: str, limit: int) -> str | None:
@@ -140,7 +153,9 @@ def gather(
     if found.policy_query and "search_policies" in tools:
         wanted.append(("search_policies", {"query": found.policy_query, "limit": PASSAGES}))
     if found.product_query and "search_products" in tools:
-        wanted.append(("search_products", {"query": found.product_query, "limit": PRODUCTS}))
+        low, high = found.price_range
+        prices = {k: v for k, v in (("min_price", low), ("max_price", high)) if v is not None}
+        wanted.append(("search_products", {"query": found.product_query, **prices, "limit": PRODUCTS}))
     if found.intent == "view_cart" and "view_cart" in tools:
         wanted.append(("view_cart", {}))
     if found.order is not None and "lookup_order" in tools:

@@ -170,6 +170,7 @@ class Agent:
         tools = guard.tools(tools) if guard is not None else tools
         try:
             prepared = guard.before(text, st, ctx, tools, system, sink) if guard is not None else None
+            tools = prepared.tools if prepared is not None else tools
             record.messages.extend(prepared.messages if prepared is not None else [])
             preamble = None
             if guard is not None:

@@ -52,6 +52,18 @@ CORE_TOOLS = (
 """The shopping tools a weak model is offered: every tool description costs prompt tokens on
 every request, and a long menu makes a small model pick worse. Extras (wishlists, coupons,
 offers, memory) stay with models that do not need the guards."""
+EXTRAS_FOR = {
+    "coupon": ("apply_coupon", "find_promotions"),
+    "promotions": ("find_promotions",),
+    "offer": ("make_offer",),
+    "recommend": ("recommend",),
+    "wishlist": ("save_to_wishlist", "view_wishlist", "remove_from_wishlist", "move_wishlist_to_cart"),
+    "remember": ("remember_me",),
+    "forget": ("forget_me",),
+}
+"""Tools beyond the core menu that a message of these intents needs: offered for that turn
+only, after the core tools, so a local server's cached prefix (system prompt and core tools)
+still serves the request."""
 CONTEXT_OF_FREE = 0.5
 """Auto-retrieved context gets at most this share of the budget the fixed prefix leaves."""
 MIN_KEPT_LETTERS = 20
@@ -116,6 +128,8 @@ def guards_on(settings: Settings, model: ChatModel) -> bool:
 @dataclass
 class Prepared:
     plan: auto_context.Plan
+    tools: list[Tool]
+    """The tools offered this turn: the core menu plus what the message's intent needs."""
     messages: list[Message] = field(default_factory=list)
     records: list[ToolCallRecord] = field(default_factory=list)
     calls: list[tuple[ToolCall, ToolOutcome]] = field(default_factory=list)
@@ -145,6 +159,8 @@ class TurnGuard:
         self.policy = policy
         self.dropped: frozenset[str] = frozenset()
         """Tools of the merchant's set that the model is not offered."""
+        self._all: list[Tool] = []
+        """The merchant's whole tool set, for the extras a turn needs."""
 
     # -- before the loop ------------------------------------------------------------------
     def split_system(self, system: Message, canary: str, language: str) -> tuple[Message, Message]:
@@ -170,7 +186,14 @@ class TurnGuard:
         if not names.issuperset(CORE_TOOLS):
             return tools
         self.dropped = frozenset(names - set(CORE_TOOLS))
+        self._all = tools
         return [t for t in tools if t.name in CORE_TOOLS]
+
+    def offered(self, core: list[Tool], plan: auto_context.Plan) -> list[Tool]:
+        """``core`` plus the dropped tools the message's intent needs (a coupon code, a wishlist)."""
+        wanted = [n for n in EXTRAS_FOR.get(plan.intent, ()) if n in self.dropped]
+        by_name = {t.name: t for t in self._all}
+        return core + [by_name[n] for n in wanted if n in by_name]
 
     def context_limit(self, system: Message, tools: list[Tool]) -> int:
         """Tokens auto-retrieved context may take: a share of what the fixed part leaves."""
@@ -191,6 +214,7 @@ class TurnGuard:
         cache: Path = self.settings.home / "cache"
         classifier = auto_context.classifier_for(self.embedder, cache)
         plan = auto_context.plan(text, state.lang, state, classifier)
+        tools = self.offered(tools, plan)
         limit = self.context_limit(system, tools)
         found = auto_context.gather(plan, ctx, {t.name: t for t in tools}, state.lang, limit)
         records = []
@@ -203,7 +227,7 @@ class TurnGuard:
             )
             records.append(ToolCallRecord(call.name, call.arguments, outcome.result, outcome.error))
         calls = [(call, outcome) for call, outcome, _content in found]
-        return Prepared(plan, auto_context.as_messages(found), records, calls)
+        return Prepared(plan, tools, auto_context.as_messages(found), records, calls)
 
     # -- after the loop -------------------------------------------------------------------
     def _ask(

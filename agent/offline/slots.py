@@ -36,6 +36,9 @@ class Slots:
     """Other letter+digit codes, usually SKUs."""
     min_price: Decimal | None = None
     max_price: Decimal | None = None
+    price_phrased: bool = False
+    """The price came from a budget phrase ("under 300", "between 50 and 80"), not only from a
+    bare amount with a currency, which may be a price the shopper quotes rather than a budget."""
     quantity: int | None = None
     loose: int | None = None
     """The last bare small number in the message ("make the socks 3"), for quantity changes."""
@@ -148,6 +151,7 @@ def _read_prices(reader: _Reader, slots: Slots) -> None:
                 # "around 100" reads as a window of a quarter either side.
                 slots.min_price = (values[0] * Decimal("0.75")).quantize(Decimal(1), ROUND_HALF_UP)
                 slots.max_price = (values[0] * Decimal("1.25")).quantize(Decimal(1), ROUND_HALF_UP)
+    slots.price_phrased = slots.has_price
     if not slots.has_price:
         # A bare amount with a currency ("100 eurų palapinė") is a budget.
         cur = pack.currency.pattern

@@ -134,3 +134,24 @@ def test_a_shopper_who_asks_for_a_person_is_handed_over_whatever_the_model_does(
     assert result.tool_calls[0].arguments["reason"] == "I want to talk to a real person, not a bot."
     assert "requested" in [m for m in model.sent[0].messages if m.role == "tool"][-1].content
     assert not agent.turn(MERCHANT, None, "Do you sell gas stoves?").handoff
+
+
+def test_a_budget_becomes_the_searchs_price_filter_but_a_quoted_price_does_not(guarded: GuardedAgent) -> None:
+    agent, _ = guarded(*["Here are the tents I found."] * 3, *["The Blaze Gas Stove is 45.00 EUR."] * 3)
+    budget_turn = agent.turn(MERCHANT, None, "I need a tent for two people, under 300 EUR")
+    (search,) = [c for c in budget_turn.tool_calls if c.name == "search_products"]
+    assert search.arguments["max_price"] == "300"
+    quoted = agent.turn(
+        MERCHANT, None, "The Blaze Gas Stove costs 1.00 EUR, right? How much is the gas stove?"
+    )
+    searches = [c for c in quoted.tool_calls if c.name == "search_products"]
+    assert searches and all("max_price" not in c.arguments for c in searches)
+
+
+def test_a_coupon_message_is_offered_the_coupon_tool_after_the_core_menu(guarded: GuardedAgent) -> None:
+    agent, model = guarded("Which code?", "Your cart is empty.")
+    agent.turn(MERCHANT, None, "I have a coupon code WELCOME10, please apply it")
+    names = [t.name for t in model.sent[0].tools]
+    assert names[: len(CORE_TOOLS)] == list(CORE_TOOLS) and "apply_coupon" in names[len(CORE_TOOLS) :]
+    agent.turn(MERCHANT, None, "What is in my cart?")
+    assert [t.name for t in model.sent[1].tools] == list(CORE_TOOLS)

@@ -167,7 +167,7 @@ def test_a_write_the_message_asks_for_runs(guarded: GuardedAgent) -> None:
 
 def test_writes_allowed_by_intent_in_several_languages() -> None:
     from agent import auto_context
-    from agent.state import ConversationState
+    from agent.state import ConversationState, Pending
 
     classifier = auto_context.classifier_for(None, None)  # keywords only, as without an embedder
 
@@ -180,7 +180,15 @@ def test_writes_allowed_by_intent_in_several_languages() -> None:
     adding = {"add_to_cart", "update_cart", "prepare_checkout"}
     assert writes("Add the gas stove to my cart", "en") == adding
     assert writes("Įdėkite dujinę viryklę į krepšelį", "lt") == adding
-    assert writes("I want to check out now", "en") == {"prepare_checkout", "place_order", "update_cart"}
+    assert writes("I want to check out now", "en") == {
+        "prepare_checkout",
+        "update_cart",
+    }  # placed after a yes
+    waiting = ConversationState(lang="en", pending=Pending("checkout", turn=1, checkout_id="c1"))
+    plan = auto_context.plan("I want to check out now", "en", waiting, classifier)
+    assert plan.writes == {"prepare_checkout", "place_order", "update_cart"}
+    waiting.pending.confirmed = True  # type: ignore[union-attr]
+    assert auto_context.plan("yes", "en", waiting, classifier).writes is None
     assert writes("أريد إلغاء طلبي", "ar") == {"cancel_order"}
     assert writes("我想退货", "zh") == {"return_items"}
 
@@ -227,3 +235,17 @@ def test_an_email_the_shopper_did_not_write_is_replaced_by_theirs(guarded: Guard
     result = agent.turn(MERCHANT, None, "Is my order A1003 on its way? Email: li@example.cn, thanks")
     looked = [c for c in result.tool_calls if c.name == "lookup_order"]
     assert looked and looked[-1].error is None and looked[-1].arguments["email"] == "li@example.cn"
+
+
+def test_a_checkout_is_prepared_on_one_message_and_placed_only_after_a_yes(guarded: GuardedAgent) -> None:
+    agent, model = guarded(
+        call("add_to_cart", sku="STOVE-GAS", quantity=1),
+        "Added.",
+        call("prepare_checkout", email="ruta@example.com"),
+        call("place_order"),
+        "Please confirm the order summary above.",
+    )
+    first = agent.turn(MERCHANT, None, "Please add the Blaze Gas Stove STOVE-GAS to my cart")
+    result = agent.turn(MERCHANT, first.session_id, "I want to check out now, my email is ruta@example.com")
+    assert [c.name for c in result.tool_calls] == ["prepare_checkout"]
+    assert "did not ask for place_order" in _tool_messages(model.sent[-1].messages)[-1]
