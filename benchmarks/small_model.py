@@ -212,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         runner = run_shopagent if name == "shopagent" else run_baseline
         reports[name] = runner(args.suite, args.model, args.only)
-        path.write_text(json.dumps(reports[name], ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        path.write_text(
+            json.dumps(reports[name], ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+        )
         print(f"{name}: pass^1 {reports[name]['dialogues']['pass^1']}", flush=True)
     print(table(reports))
     if args.write:
