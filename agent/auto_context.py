@@ -6,8 +6,9 @@ store's embedder, plus keyword patterns, in every supported language) and the po
 topic patterns say what the message is about. When it is a policy question, or a product
 search, detail, comparison or add, the matching search tool runs before the model is
 called; a question about the cart gets the cart, an order question with the order id
-and the email the shopper wrote gets the order looked up, and a shopper who asks for a
-person is handed over (the model then only words the reply). Each result enters the
+and the email the shopper wrote gets the order looked up, a request to add one product
+named by its id adds it, and a shopper who asks for a person is handed over (the model then
+only words the reply). Each result enters the
 conversation exactly as a tool call and result would:
 labelled as store data, fenced like every tool result, recorded among the turn's calls.
 The model can still call the search tools to refine. The context is held to a token limit
@@ -90,6 +91,9 @@ class Plan:
     """The first request's tool_choice: "required" when a write or lookup is clearly asked for."""
     order: tuple[str, str] | None = None
     """(order id, email) the shopper wrote, for an order question: looked up before the model."""
+    add: tuple[str, int] | None = None
+    """(product id, quantity) when the shopper asks to add one product named by its id: the
+    server adds it before the model answers (the tool's own checks of stock and id hold)."""
     price_range: tuple[str | None, str | None] = (None, None)
     """(min, max) price the shopper named ("under 300"), as the product search's filters."""
     handoff_reason: str = ""
@@ -116,9 +120,10 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
         if name in ORDER_INTENTS and slots.order_ids and slots.emails
         else None
     )
+    add = (slots.codes[0], slots.quantity or 1) if name == "add" and len(slots.codes) == 1 else None
     choice: ToolChoice = "auto"
     confirmed = state.pending is not None and state.pending.confirmed
-    if confirmed or name == "add" or (order is not None and name != "order_status"):
+    if confirmed or (name == "add" and add is None) or (order is not None and name != "order_status"):
         choice = "required"  # the cart, the checkout, an order: a read alone does not answer
     writes: frozenset[str] | None = None
     if not confirmed and name in WRITES_FOR:
@@ -130,7 +135,7 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     reason = " ".join(text.split())[:HANDOFF_REASON_CHARS] if name == "handoff" else ""
     phrased = product and slots.price_phrased  # "costs 1.00 EUR" quoted by a shopper is no budget
     prices = (_price(slots.min_price), _price(slots.max_price)) if phrased else (None, None)
-    return Plan(name, policy, product, choice, order, prices, reason, writes)
+    return Plan(name, policy, product, choice, order, add, prices, reason, writes)
 
 
 def _price(value: Decimal | None) -> str | None:
@@ -160,6 +165,8 @@ def gather(
         wanted.append(("view_cart", {}))
     if found.order is not None and "lookup_order" in tools:
         wanted.append(("lookup_order", {"order_id": found.order[0], "email": found.order[1]}))
+    if found.add is not None and "add_to_cart" in tools:
+        wanted.append(("add_to_cart", {"sku": found.add[0], "quantity": found.add[1]}))
     if found.intent == "handoff" and "handoff_to_human" in tools:
         wanted.append(("handoff_to_human", {"reason": found.handoff_reason}))
     out: list[tuple[ToolCall, ToolOutcome, str]] = []

@@ -9,6 +9,7 @@ import httpx2 as httpx
 from pydantic import SecretStr
 
 from agent import budget
+from agent.fakes import call
 from agent.openai_model import OpenAIModel
 from agent.service import Agent
 from agent.turn_guard import CORE_TOOLS
@@ -155,3 +156,18 @@ def test_a_coupon_message_is_offered_the_coupon_tool_after_the_core_menu(guarded
     assert names[: len(CORE_TOOLS)] == list(CORE_TOOLS) and "apply_coupon" in names[len(CORE_TOOLS) :]
     agent.turn(MERCHANT, None, "What is in my cart?")
     assert [t.name for t in model.sent[1].tools] == list(CORE_TOOLS)
+
+
+def test_a_request_to_add_a_product_named_by_its_id_is_served_by_the_server(guarded: GuardedAgent) -> None:
+    agent, model = guarded(
+        call("add_to_cart", sku="BAG-SYN-0", quantity=1),
+        "Added the Polar Synthetic Sleeping Bag 0C to your cart.",
+    )
+    result = agent.turn(MERCHANT, None, "Please add the Polar Synthetic Sleeping Bag (BAG-SYN-0) to my cart.")
+    assert result.cart["lines"][0]["sku"] == "BAG-SYN-0" and result.cart["lines"][0]["quantity"] == 1
+    assert [c.name for c in result.tool_calls].count("add_to_cart") == 1  # the model's repeat is not run
+    assert model.sent[0].tools and "add_to_cart" in _contents(model.sent[0].messages)
+
+
+def _contents(messages: list[Any]) -> str:
+    return "\n".join(f"{m.name} {m.content}" for m in messages if m.role == "tool")

@@ -52,7 +52,7 @@ def test_text_calls_in_other_shapes() -> None:
 def test_wrong_argument_types_are_repaired_and_the_model_told(guarded: GuardedAgent) -> None:
     wrong = ToolCall("c1", "add_to_cart", {"product_id": "BAG-SYN-0", "quantity": "2"})
     agent, model = guarded(wrong, "Added two sleeping bags.")
-    result = agent.turn(MERCHANT, None, "Put 2 of BAG-SYN-0 in my cart")
+    result = agent.turn(MERCHANT, None, "Put 2 of the Polar Synthetic Sleeping Bag 0C in my cart")
     assert result.cart["lines"][0]["sku"] == "BAG-SYN-0"
     assert result.cart["lines"][0]["quantity"] == 2
     added = [c for c in result.tool_calls if c.name == "add_to_cart"]
