@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-import httpx2 as httpx
-from pydantic import SecretStr
 
 from agent import budget
 from agent.fakes import call
-from agent.openai_model import OpenAIModel
 from agent.service import Agent
 from agent.turn_guard import CORE_TOOLS
 from shop.db import Database
@@ -19,7 +14,7 @@ from shop.settings import Settings
 from tests.agent.conftest import no_sleep_policy
 from tests.agent.test_openai_model import completion, tool_call
 from tests.conftest import MERCHANT, KeywordRetriever
-from tests.smallmodel.conftest import GuardedAgent
+from tests.smallmodel.conftest import GuardedAgent, canned_openai_agent
 
 
 def test_a_policy_question_gets_the_policy_before_the_model_is_asked(guarded: GuardedAgent) -> None:
@@ -82,38 +77,24 @@ def test_guards_stay_off_for_test_doubles_unless_asked(
 def test_tool_choice_is_sent_when_an_action_is_clearly_asked(
     settings: Settings, db: Database, retriever: KeywordRetriever
 ) -> None:
-    bodies: list[dict[str, Any]] = []
     answers = [
         completion("", [tool_call("add_to_cart", '{"sku": "STOVE-GAS", "quantity": 1}')]),
         completion("Added the Blaze Gas Stove."),
     ]
-
-    def server(request: httpx.Request) -> httpx.Response:
-        bodies.append(json.loads(request.content))
-        return httpx.Response(200, json=answers[len(bodies) - 1])
-
-    configured = settings.model_copy(
-        update={"openai_api_key": SecretStr("sk-test"), "openai_base_url": "http://llm.test/v1"}
-    )
-    model = OpenAIModel.from_settings(
-        "small", configured, http_client=httpx.Client(transport=httpx.MockTransport(server))
-    )
-    agent = Agent(configured, db, retriever, model, TestProvider(), retry=no_sleep_policy(0))
+    agent, bodies = canned_openai_agent(settings, db, retriever, answers)
     result = agent.turn(MERCHANT, None, "Please add the Blaze Gas Stove STOVE-GAS to my cart")
     assert bodies[0]["tool_choice"] == "required"
     assert "tool_choice" not in bodies[1]
     assert [c.name for c in result.tool_calls][-1] == "add_to_cart"
     assert result.reply == "Added the Blaze Gas Stove." and result.cart["lines"][0]["sku"] == "STOVE-GAS"
 
-    bodies.clear()
-    answers[:] = [completion("Your cart is empty.")]
-    quiet = OpenAIModel.from_settings(
-        "small", configured.model_copy(update={"tool_choice": "auto"}),
-        http_client=httpx.Client(transport=httpx.MockTransport(server)),
-    )  # fmt: skip
-    Agent(configured, db, retriever, quiet, TestProvider(), retry=no_sleep_policy(0)).turn(
-        MERCHANT, None, "Please add the Blaze Gas Stove STOVE-GAS to my cart"
+    quiet, bodies = canned_openai_agent(
+        settings.model_copy(update={"tool_choice": "auto"}),
+        db,
+        retriever,
+        [completion("Your cart is empty.")],
     )
+    quiet.turn(MERCHANT, None, "Please add the Blaze Gas Stove STOVE-GAS to my cart")
     assert "tool_choice" not in bodies[0]
 
 

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import httpx2 as httpx
-from pydantic import SecretStr
-
 from agent.claims import Evidence, unsupported, without
 from agent.fakes import call
 from agent.llm import Message
-from agent.openai_model import OpenAIModel
 from agent.reply_language import wrong_language
-from agent.service import Agent
 from agent.toolkit import DATA_LABEL
 from shop.db import Database
-from shop.payments import TestProvider
 from shop.settings import Settings
-from tests.agent.conftest import no_sleep_policy
 from tests.agent.test_openai_model import completion
 from tests.conftest import MERCHANT, KeywordRetriever
-from tests.smallmodel.conftest import GuardedAgent
+from tests.smallmodel.conftest import GuardedAgent, canned_openai_agent
 
 RETURNS = "How many days do I have to return an item?"
 
@@ -166,23 +156,11 @@ def test_a_how_long_question_needs_a_period_not_just_any_number(guarded: Guarded
 def test_check_requests_reuse_the_turns_prompt_prefix_and_tools(
     settings: Settings, db: Database, retriever: KeywordRetriever
 ) -> None:
-    bodies: list[dict[str, Any]] = []
     answers = [
         completion("You have 30 days to return it."),  # unsupported: the policy says 45
         completion("You have 45 days from delivery to return unused items."),
     ]
-
-    def server(request: httpx.Request) -> httpx.Response:
-        bodies.append(json.loads(request.content))
-        return httpx.Response(200, json=answers[len(bodies) - 1])
-
-    configured = settings.model_copy(
-        update={"openai_api_key": SecretStr("sk-test"), "openai_base_url": "http://llm.test/v1"}
-    )
-    model = OpenAIModel.from_settings(
-        "small", configured, http_client=httpx.Client(transport=httpx.MockTransport(server))
-    )
-    agent = Agent(configured, db, retriever, model, TestProvider(), retry=no_sleep_policy(0))
+    agent, bodies = canned_openai_agent(settings, db, retriever, answers)
     result = agent.turn(MERCHANT, None, "How many days do I have to return an item?")
     assert "45 days" in result.reply and len(bodies) == 2
     first, check = bodies
