@@ -7,8 +7,9 @@ topic patterns say what the message is about. When it is a policy question, or a
 search, detail, comparison or add, the matching search tool runs before the model is
 called; a question about the cart gets the cart, an order question with the order id
 and the email the shopper wrote gets the order looked up, a request to add one product
-named by its id adds it, and a shopper who asks for a person is handed over (the model then
-only words the reply). Each result enters the
+named by its id adds it, a quantity change or removal of a cart line the message clearly
+names (or of the only line) is made, and a shopper who asks for a person is handed over
+(the model then only words the reply). Each result enters the
 conversation exactly as a tool call and result would:
 labelled as store data, fenced like every tool result, recorded among the turn's calls.
 The model can still call the search tools to refine. The context is held to a token limit
@@ -22,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from agent import budget
 from agent.context import ToolContext
@@ -30,6 +32,7 @@ from agent.offline.intents import ExampleIndex, IntentClassifier
 from agent.offline.languages import available_languages, get_pack
 from agent.offline.model import intent_embedder
 from agent.offline.policy import fallback_query, search_query, topics
+from agent.offline.refs import Similarity, by_name, pick_by_name, tokens
 from agent.offline.slots import extract
 from agent.state import ConversationState
 from agent.toolkit import Tool, ToolOutcome
@@ -83,6 +86,18 @@ def classifier_for(embedder: Embedder | None, cache_dir: Path | None) -> IntentC
 
 
 @dataclass(frozen=True)
+class CartEdit:
+    """A quantity change (0: removal) the message asks for, resolved against the cart by
+    :func:`cart_line` before the model is called."""
+
+    quantity: int
+    name: str
+    """The message's words that may name the line ("remove the spork"); '' for none."""
+    codes: tuple[str, ...] = ()
+    colors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Plan:
     intent: str
     policy_query: str = ""
@@ -98,6 +113,8 @@ class Plan:
     """(min, max) price the shopper named ("under 300"), as the product search's filters."""
     handoff_reason: str = ""
     """Set when the shopper asks for a person: the server hands over before the model answers."""
+    edit: CartEdit | None = None
+    """A quantity change or removal: made by the server when :func:`cart_line` finds the line."""
     writes: frozenset[str] | None = None
     """The write tools (:data:`agent.loop.WRITE_TOOLS`) this message asks for; None: not known, any.
     A weak model wanders into writes nobody asked for (an add after "what is in my cart?",
@@ -125,6 +142,8 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     confirmed = state.pending is not None and state.pending.confirmed
     if confirmed or (name == "add" and add is None) or (order is not None and name != "order_status"):
         choice = "required"  # the cart, the checkout, an order: a read alone does not answer
+    edit: CartEdit | None = None
+    """A quantity change or removal: made by the server when :func:`cart_line` finds the line."""
     writes: frozenset[str] | None = None
     if not confirmed and name in WRITES_FOR:
         writes = WRITES_FOR[name]
@@ -132,10 +151,43 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
         writes = frozenset()
     if name == "checkout" and not confirmed and (state.pending is None or state.pending.kind != "checkout"):
         writes = CHECKOUT_FIRST  # the order is placed on a later message, after the shopper's yes
+    edit = None
+    wanted = 0 if name == "remove" else slots.quantity or slots.spelled or slots.loose
+    if name in ("update", "remove") and not confirmed and wanted is not None:
+        if not (slots.clear or slots.all_items):
+            edit = CartEdit(wanted, slots.query, tuple(slots.codes), tuple(slots.colors))
     reason = " ".join(text.split())[:HANDOFF_REASON_CHARS] if name == "handoff" else ""
     phrased = product and slots.price_phrased  # "costs 1.00 EUR" quoted by a shopper is no budget
     prices = (_price(slots.min_price), _price(slots.max_price)) if phrased else (None, None)
-    return Plan(name, policy, product, choice, order, add, prices, reason, writes)
+    return Plan(name, policy, product, choice, order, add, prices, reason, edit, writes)
+
+
+def cart_line(
+    edit: CartEdit, lines: list[dict[str, Any]], others: list[dict[str, Any]], similar: Similarity | None
+) -> dict[str, Any] | None:
+    """The cart line ``edit`` is about, or None when the message does not make it clear.
+
+    A line is named by its id, or by words of its title (by meaning across languages when no
+    word is shared, when the cart has several lines); an unnamed quantity change ("make it
+    three") means the only line, unless the message's words name one of ``others`` (products
+    found for those words that are not in the cart). A removal is never guessed: it needs the
+    line named."""
+    by_sku = {str(x.get("sku")): x for x in lines}
+    for code in edit.codes:
+        if code in by_sku:
+            return by_sku[code]
+    if len(lines) > 1:
+        return pick_by_name(edit.name, lines, list(edit.colors), similar if edit.name.strip() else None)
+    if not lines:
+        return None
+    words = tokens(edit.name)
+    shared = words & tokens(f"{lines[0].get('title', '')} {lines[0].get('sku', '')}")
+    if edit.quantity == 0:
+        return lines[0] if shared else None
+    elsewhere = [r for r in others if r.get("sku") not in by_sku]
+    if words - shared and any(score > 0 for score, _r in by_name(" ".join(words - shared), elsewhere)):
+        return None  # "make the socks 3" with only a stove in the cart
+    return lines[0]
 
 
 def _price(value: Decimal | None) -> str | None:
@@ -150,10 +202,33 @@ def _fit(content: str, limit: int) -> str | None:
     return None
 
 
+def _edit_call(
+    edit: CartEdit, ctx: ToolContext, tools: dict[str, Tool], similar: Similarity | None
+) -> tuple[str, dict[str, object]]:
+    """The update_cart call making ``edit``, or the cart to show when its line is not clear."""
+    shown = tools["view_cart"].run(ctx, {})
+    cart = (shown.result or {}).get("cart") if shown.error is None else None
+    lines = [x for x in (cart or {}).get("lines") or [] if isinstance(x, dict)]
+    others: list[dict[str, Any]] = []
+    if len(lines) == 1 and edit.quantity and edit.name.strip() and "search_products" in tools:
+        looked = tools["search_products"].run(ctx, {"query": edit.name, "limit": PRODUCTS})
+        others = [r for r in (looked.result or {}).get("results") or [] if isinstance(r, dict)]
+    line = cart_line(edit, lines, others, similar)
+    if line is None or line.get("quantity") == edit.quantity:
+        return "view_cart", {}
+    return "update_cart", {"sku": str(line["sku"]), "quantity": edit.quantity}
+
+
 def gather(
-    found: Plan, ctx: ToolContext, tools: dict[str, Tool], lang: str, token_limit: int
+    found: Plan,
+    ctx: ToolContext,
+    tools: dict[str, Tool],
+    lang: str,
+    token_limit: int,
+    similar: Similarity | None = None,
 ) -> list[tuple[ToolCall, ToolOutcome, str]]:
-    """Run the searches ``found`` asks for: (call, outcome, content for the prompt) each."""
+    """Run the searches ``found`` asks for: (call, outcome, content for the prompt) each.
+    ``similar`` matches a cart line named in another language than its title."""
     wanted: list[tuple[str, dict[str, object]]] = []
     if found.policy_query and "search_policies" in tools:
         wanted.append(("search_policies", {"query": found.policy_query, "limit": PASSAGES}))
@@ -167,6 +242,8 @@ def gather(
         wanted.append(("lookup_order", {"order_id": found.order[0], "email": found.order[1]}))
     if found.add is not None and "add_to_cart" in tools:
         wanted.append(("add_to_cart", {"sku": found.add[0], "quantity": found.add[1]}))
+    if found.edit is not None and "view_cart" in tools and "update_cart" in tools:
+        wanted.append(_edit_call(found.edit, ctx, tools, similar))
     if found.intent == "handoff" and "handoff_to_human" in tools:
         wanted.append(("handoff_to_human", {"reason": found.handoff_reason}))
     out: list[tuple[ToolCall, ToolOutcome, str]] = []

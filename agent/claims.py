@@ -155,6 +155,11 @@ def parse_number(text: str) -> set[Decimal]:
     return values
 
 
+def says_sold_out(text: str) -> bool:
+    """Does ``text`` say, in any supported language, that something is sold out?"""
+    return bool(_SOLD_OUT.search(text))
+
+
 def numbers_in(text: str) -> set[Decimal]:
     values: set[Decimal] = set()
     for match in re.finditer(_NUMBER, text.translate(_DIGITS)):

@@ -14,7 +14,10 @@ After, the draft reply is checked before anything else sees it:
 2. language (:mod:`agent.reply_language`): a reply confidently in another language than
    the shopper's is translated by the model with a short prompt, kept only when the
    translation is in the right language and adds no unsupported claim; otherwise the safe
-   answer in the shopper's language is used when there is one.
+   answer in the shopper's language is used when there is one;
+3. key facts (:mod:`agent.key_facts`): a cart total, checkout total, order id, order status,
+   tracking number or sold-out refusal of this turn that the reply leaves out is appended
+   from the store's templates.
 """
 
 from __future__ import annotations
@@ -22,14 +25,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from agent import auto_context, budget, claims, resilience
+from agent import auto_context, budget, claims, key_facts, resilience
 from agent.context import ToolContext
 from agent.events import AgentEvent, EventSink, ToolCallRecord
 from agent.llm import ChatModel, Message, ModelError, ToolCall, ToolChoice, ToolSpec, Usage
 from agent.loop import Choosing
+from agent.offline.refs import similarity
 from agent.prompting import language_name
 from agent.reply_language import wrong_language
 from agent.resilience import RetryPolicy
@@ -216,7 +220,10 @@ class TurnGuard:
         plan = auto_context.plan(text, state.lang, state, classifier)
         tools = self.offered(tools, plan)
         limit = self.context_limit(system, tools)
-        found = auto_context.gather(plan, ctx, {t.name: t for t in tools}, state.lang, limit)
+        similar = similarity(classifier.index.embedder) if classifier.index is not None else None
+        found = auto_context.gather(plan, ctx, {t.name: t for t in tools}, state.lang, limit, similar)
+        if any(c.name == "update_cart" and o.error is None for c, o, _ in found) and plan.writes:
+            plan = replace(plan, writes=plan.writes - {"add_to_cart"})  # "make it 3" is done: no add
         records = []
         for call, outcome, _content in found:
             emit(AgentEvent("tool_started", {"name": call.name, "arguments": call.arguments}))
@@ -336,6 +343,10 @@ class TurnGuard:
             elif safe is not None and not wrong_language(safe, lang, names):
                 checked.text = safe
                 checked.actions.append("safe_answer")
+        added = key_facts.missing(checked.text, records, lang)
+        if added and checked.text != safe:
+            checked.text = f"{checked.text.rstrip()}\n\n{added}"
+            checked.actions.append("facts_added")
         if checked.actions:
             log.info("reply check: %s", ", ".join(checked.actions))
         return checked

@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
 
-import numpy as np
-
 from agent.llm import Message, Reply, ToolSpec, Usage
 from agent.offline import cart, memory, ordering, products, search, selling, talk
 from agent.offline.detect import conversation_language
@@ -26,6 +24,7 @@ from agent.offline.history import Conversation
 from agent.offline.intents import ExampleIndex, IntentClassifier
 from agent.offline.languages import DEFAULT_LANG
 from agent.offline.plan import Context, Step, tool_calls
+from agent.offline.refs import Similarity, similarity
 from agent.offline.render import Writer
 from agent.offline.understand import Understanding
 from shop.embedders import Embedder
@@ -127,17 +126,9 @@ class OfflineModel:
             self._understanding = Understanding(IntentClassifier(index))
         return self._understanding
 
-    def _similarity(self) -> Callable[[str, list[str]], list[float]] | None:
+    def _similarity(self) -> Similarity | None:
         index = self._load().classifier.index
-        if index is None:
-            return None
-        embedder = index.embedder
-
-        def similar(text: str, candidates: list[str]) -> list[float]:
-            vectors = np.asarray(embedder.embed_documents([text, *candidates]), dtype=np.float32)
-            return [float(v) for v in vectors[1:] @ vectors[0]]
-
-        return similar
+        return similarity(index.embedder) if index is not None else None
 
     def complete(self, messages: list[Message], tools: list[ToolSpec]) -> Reply:
         conv = Conversation.parse(messages)

@@ -14,8 +14,11 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
+
 from agent.offline.slots import Slots
 from agent.offline.text import fold
+from shop.embedders import Embedder
 
 _TOKEN = re.compile(r"[a-z0-9]+|[\u0600-\u06ff]+|[\u3400-\u9fff]")
 MIN_NAME_SCORE = 1.0
@@ -66,6 +69,16 @@ def by_name(
 
 
 Similarity = Callable[[str, list[str]], list[float]]
+
+
+def similarity(embedder: Embedder) -> Similarity:
+    """Meaning similarity of a text to candidate texts by ``embedder`` (cosine of unit vectors)."""
+
+    def similar(text: str, candidates: list[str]) -> list[float]:
+        vectors = np.asarray(embedder.embed_documents([text, *candidates]), dtype=np.float32)
+        return [float(v) for v in vectors[1:] @ vectors[0]]
+
+    return similar
 
 
 def pick_by_meaning(text: str, candidates: list[Record], similar: Similarity) -> Record | None:

@@ -327,7 +327,7 @@ def test_dropped_connections_are_retried_and_writes_happen_once(
     )
     agent = make_agent(provider)
     result = agent.turn(MERCHANT, None, "two gas stoves please")
-    assert result.reply == "Two gas stoves are in your cart." and cart_of(result) == {"STOVE-GAS": 2}
+    assert result.reply.startswith("Two gas stoves are in your cart.") and cart_of(result) == {"STOVE-GAS": 2}
     assert len(provider.requests) == 3 and payment.charged == []
     assert_consistent(agent, result)
 

@@ -23,7 +23,10 @@ def test_a_fenced_json_call_in_the_text_is_run(guarded: GuardedAgent) -> None:
     agent, model = guarded(reply(fenced), "Added the Blaze Gas Stove.")
     result = agent.turn(MERCHANT, None, "Please add the Blaze Gas Stove STOVE-GAS to my cart")
     assert [c.name for c in result.tool_calls][-1] == "add_to_cart"
-    assert result.reply == "Added the Blaze Gas Stove." and result.cart["lines"][0]["sku"] == "STOVE-GAS"
+    assert (
+        result.reply.startswith("Added the Blaze Gas Stove.")
+        and result.cart["lines"][0]["sku"] == "STOVE-GAS"
+    )
     assert '"lines"' in _tool_messages(model.sent[1].messages)[-1]
 
 
