@@ -185,7 +185,7 @@ class Agent:
                 self.retry,
                 self._fallback,
                 lambda: self.cart(merchant.id, record.session_id),
-                stream=on_stream(emit),
+                stream=on_stream(emit) and (guard is None or self.settings.stream_drafts),
                 first_choice=prepared.choice if prepared is not None else "auto",
                 preamble=preamble,
                 stop_repeats=guard is not None,
@@ -201,6 +201,8 @@ class Agent:
                         self.settings.max_steps - len(outcome.prompt_tokens), [t.spec for t in tools], preamble,
                     )  # fmt: skip
                     outcome.text, outcome.usage = checked.text, outcome.usage + checked.usage
+                if outcome.ending == "answer" and not self.settings.stream_drafts:
+                    sink(AgentEvent("token", {"text": outcome.text}))  # only what passed the checks
         except Exception:  # a bug must not reach the shopper as a trace
             log.exception("turn failed")
             outcome = loop.LoopResult(text="", ending="unavailable", model=self.model.name)

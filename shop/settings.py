@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         description="Per-turn retrieval and reply checks for weak models (agent/turn_guard.py); "
         "auto: on for openai: and langchain: models, off for the offline engine and test doubles.",
     )
+    stream_drafts: bool = Field(
+        default=False,
+        description="With guards on, stream the model's draft as it is written (it may still be "
+        "corrected by the reply checks); off: stream the reply once it has been checked.",
+    )
     max_output_tokens: int = Field(
         default=800,
         ge=16,

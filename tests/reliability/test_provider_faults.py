@@ -204,6 +204,7 @@ def make_agent(
             "turn_timeout_s": BUDGET,
             "model_retries": 2,
             "max_steps": 4,
+            "stream_drafts": True,  # these faults are about streams: the draft is streamed as it comes
         }
         cfg = settings.model_copy(update={**values, **overrides})
         client = httpx.Client(transport=httpx.MockTransport(provider))

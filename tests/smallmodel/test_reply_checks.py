@@ -166,3 +166,20 @@ def test_check_requests_reuse_the_turns_prompt_prefix_and_tools(
     first, check = bodies
     assert check["tools"] == first["tools"] and check["tool_choice"] == "none"
     assert check["messages"][: len(first["messages"])] == first["messages"]
+
+
+def test_only_the_checked_reply_is_streamed(guarded: GuardedAgent) -> None:
+    agent, _ = guarded("You have 30 days to return it.", "You have 45 days from delivery to return it.")
+    streamed: list[str] = []
+    result = agent.turn(
+        MERCHANT, None, RETURNS, lambda e: streamed.append(e.data["text"]) if e.type == "token" else None
+    )
+    assert "".join(streamed) == result.reply == "You have 45 days from delivery to return it."
+
+    drafts, _ = guarded("You have 30 days to return it.", "You have 45 days from delivery to return it.",
+                        stream_drafts=True)  # fmt: skip
+    shown: list[str] = []
+    drafts.turn(
+        MERCHANT, None, RETURNS, lambda e: shown.append(e.data["text"]) if e.type == "token" else None
+    )
+    assert "30 days" in "".join(shown)  # the opt-in: the draft was on screen before the check
