@@ -111,6 +111,19 @@ def _settlement(order: Order, difference: int, payment_method_id: str) -> str:
     return "there is no price difference"
 
 
+def _swap_arguments(
+    order_id: str, item_ids: list[str], new_item_ids: list[str], payment_method_id: str
+) -> dict[str, Any]:
+    """The arguments of an item swap (modify or exchange) with the white space stripped: what the
+    shopper's yes is matched against."""
+    return {
+        "order_id": order_id.strip(),
+        "item_ids": [i.strip() for i in item_ids],
+        "new_item_ids": [i.strip() for i in new_item_ids],
+        "payment_method_id": payment_method_id.strip(),
+    }
+
+
 def _address(address1: str, address2: str, city: str, state: str, country: str, zip: str) -> Address:
     return Address(
         address1.strip(), address2.strip(), city.strip(), state.strip(), country.strip(), zip.strip()
@@ -189,11 +202,8 @@ def modify_pending_order_items(
         new_item_ids: the new item id for each item, in the same order
         payment_method_id: pays or receives the price difference, e.g. gift_card_0000000
     """
-    olds, news, method = (
-        [i.strip() for i in item_ids],
-        [i.strip() for i in new_item_ids],
-        payment_method_id.strip(),
-    )
+    arguments = _swap_arguments(order_id, item_ids, new_item_ids, payment_method_id)
+    olds, news, method = arguments["item_ids"], arguments["new_item_ids"], arguments["payment_method_id"]
     before: dict[str, int] = {}
 
     def apply(session: Session, user_id: str) -> Order:
@@ -210,12 +220,6 @@ def modify_pending_order_items(
             f"{_settlement(row, difference, method)}. The order's items cannot be modified again afterwards."
         )
 
-    arguments = {
-        "order_id": order_id.strip(),
-        "item_ids": olds,
-        "new_item_ids": news,
-        "payment_method_id": method,
-    }
     return _write(ctx, "modify_pending_order_items", arguments, apply, describe)
 
 
@@ -323,11 +327,8 @@ def exchange_delivered_order_items(
         new_item_ids: the new item id for each item, in the same order
         payment_method_id: pays or receives the price difference, e.g. gift_card_0000000
     """
-    olds, news, method = (
-        [i.strip() for i in item_ids],
-        [i.strip() for i in new_item_ids],
-        payment_method_id.strip(),
-    )
+    arguments = _swap_arguments(order_id, item_ids, new_item_ids, payment_method_id)
+    olds, news, method = arguments["item_ids"], arguments["new_item_ids"], arguments["payment_method_id"]
 
     def apply(session: Session, user_id: str) -> Order:
         return post_purchase.exchange_delivered_order_items(
@@ -341,12 +342,6 @@ def exchange_delivered_order_items(
             f"{_settlement(row, difference, method)}. The customer gets an email on how to send the items back."
         )
 
-    arguments = {
-        "order_id": order_id.strip(),
-        "item_ids": olds,
-        "new_item_ids": news,
-        "payment_method_id": method,
-    }
     return _write(ctx, "exchange_delivered_order_items", arguments, apply, describe)
 
 

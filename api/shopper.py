@@ -6,11 +6,13 @@ configured one); nothing here can reach another session's cart, checkout or conv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from api import chat, privacy, retention, sessions
 from api.deps import (
@@ -286,6 +288,18 @@ def give_feedback(body: FeedbackIn, db: DbDep, shopper: SessionDep) -> dict[str,
         return {"id": row.id, "rating": row.rating}
 
 
+def _for_verified_email(
+    session: Session,
+    shopper: sessions.ShopperSession,
+    body: PrivacyIn,
+    action: Callable[[Session, str, str, str], dict[str, Any]],
+) -> dict[str, Any]:
+    """Holds what both privacy routes do: check that the shopper owns ``body.email`` (see
+    :func:`api.privacy.verify`), then run ``action`` (export or erase) for that email."""
+    email = privacy.verify(session, shopper.merchant_id, shopper.session_id, body.email, body.order_id)
+    return action(session, shopper.merchant_id, shopper.session_id, email)
+
+
 @router.post(
     "/privacy/export",
     response_model=PrivacyExportPublic,
@@ -295,8 +309,7 @@ def give_feedback(body: FeedbackIn, db: DbDep, shopper: SessionDep) -> dict[str,
 def export_data(body: PrivacyIn, db: DbDep, shopper: SessionDep) -> dict[str, Any]:
     """Everything the store holds about a verified email: customer record, orders, conversations."""
     with db.read_session() as session:
-        email = privacy.verify(session, shopper.merchant_id, shopper.session_id, body.email, body.order_id)
-        return privacy.export(session, shopper.merchant_id, shopper.session_id, email)
+        return _for_verified_email(session, shopper, body, privacy.export)
 
 
 @router.post(
@@ -308,5 +321,4 @@ def export_data(body: PrivacyIn, db: DbDep, shopper: SessionDep) -> dict[str, An
 def delete_data(body: PrivacyIn, db: DbDep, shopper: SessionDep) -> dict[str, Any]:
     """Erase a verified email's personal data (orders stay, anonymized, for the merchant's books)."""
     with db.session() as session:
-        email = privacy.verify(session, shopper.merchant_id, shopper.session_id, body.email, body.order_id)
-        return privacy.erase(session, shopper.merchant_id, shopper.session_id, email)
+        return _for_verified_email(session, shopper, body, privacy.erase)

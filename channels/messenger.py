@@ -8,7 +8,6 @@ Human Agent permission); anything later is refused with :class:`OutsideWindow`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -26,11 +25,9 @@ from channels.base import (
     as_list,
     from_unix,
     is_public_url,
-    load_object,
     post_json,
 )
 from channels.formatting import fit, plain, split_text
-from channels.signing import verify_meta
 from shop.settings import Settings
 
 TEXT_LIMIT = 2000
@@ -43,7 +40,7 @@ PAYLOAD_LIMIT = 1000
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 
 
-class MessengerChannel:
+class MessengerChannel(meta.MetaWebhook):
     name = "messenger"
 
     def __init__(
@@ -56,8 +53,7 @@ class MessengerChannel:
     ) -> None:
         self._url = f"{graph_url.rstrip('/')}/me/messages"
         self._token = page_token
-        self._app_secret = app_secret
-        self.verify_token = verify_token
+        super().__init__(app_secret, verify_token)
         self._client = client
 
     @classmethod
@@ -83,18 +79,9 @@ class MessengerChannel:
         )
 
     # -- in ------------------------------------------------------------------------------
-    def verify(self, headers: Mapping[str, str], body: bytes) -> None:
-        verify_meta(self._app_secret, headers, body)
-
-    def handshake(self, mode: str, token: str, challenge: str) -> str:
-        return meta.handshake(self.verify_token, mode, token, challenge)
-
     def parse(self, body: bytes) -> list[InboundMessage]:
-        data = load_object(body)
-        if data.get("object") != "page":
-            return []
         found = []
-        for entry in as_list(data.get("entry")):
+        for entry in meta.entries(body, "page"):
             for event in as_list(entry.get("messaging")):
                 message = _event(event)
                 if message is not None:

@@ -8,7 +8,6 @@ or is refused with :class:`OutsideWindow`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -24,11 +23,9 @@ from channels.base import (
     SendContext,
     as_list,
     from_unix,
-    load_object,
     post_json,
 )
 from channels.formatting import fit, plain, split_text
-from channels.signing import verify_meta
 from shop.settings import Settings
 
 TEXT_LIMIT = 4096
@@ -41,7 +38,7 @@ ROW_DESCRIPTION_LIMIT = 72
 TEMPLATE_PARAMETER_LIMIT = 1000
 
 
-class WhatsAppChannel:
+class WhatsAppChannel(meta.MetaWebhook):
     name = "whatsapp"
 
     def __init__(
@@ -58,8 +55,7 @@ class WhatsAppChannel:
         self._url = f"{graph_url.rstrip('/')}/{phone_number_id}/messages"
         self._headers = {"Authorization": f"Bearer {token}"}
         self._phone_number_id = phone_number_id
-        self._app_secret = app_secret
-        self.verify_token = verify_token
+        super().__init__(app_secret, verify_token)
         self._client = client
         self._template = followup_template
         self._template_language = template_language
@@ -91,18 +87,9 @@ class WhatsAppChannel:
         )
 
     # -- in ------------------------------------------------------------------------------
-    def verify(self, headers: Mapping[str, str], body: bytes) -> None:
-        verify_meta(self._app_secret, headers, body)
-
-    def handshake(self, mode: str, token: str, challenge: str) -> str:
-        return meta.handshake(self.verify_token, mode, token, challenge)
-
     def parse(self, body: bytes) -> list[InboundMessage]:
-        data = load_object(body)
-        if data.get("object") != "whatsapp_business_account":
-            return []
         found: list[InboundMessage] = []
-        for entry in as_list(data.get("entry")):
+        for entry in meta.entries(body, "whatsapp_business_account"):
             for change in as_list(entry.get("changes")):
                 value = change.get("value")
                 if change.get("field") != "messages" or not isinstance(value, dict):
