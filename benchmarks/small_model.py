@@ -10,6 +10,10 @@ the eval suite's own checks; the reports are written as ``DIR/shopagent.json`` a
 "Small local model vs a plain LangChain agent" of a markdown file with the side-by-side
 table: pass^1, and per check how many dialogues failed it. Model calls are served one at a
 time by a local server, so dialogues run one after another.
+
+Each dialogue's result is saved as it finishes (``DIR/AGENT/ID.json``) and a dialogue already
+saved there is not run again: on two CPU cores the whole suite takes about two hours per
+agent, so a run cut short goes on where it stopped when the same command is given again.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from evals.checks import evaluate
 from evals.records import TrialResult, TurnLog
 from evals.report import RunResult, build_report, empty_retrieval
-from evals.runner import RunOptions, _log_turn, read_final_state, run_suite
+from evals.runner import _log_turn, build_model, read_final_state, run_trial, shared_model
 from evals.schema import Dialogue
 from evals.suite import load_suite
 from evals.workspace import Workspace, default_embed_cache
@@ -35,19 +40,14 @@ SECTION = "## Small local model vs a plain LangChain agent"
 SUITE = Path("evals/suites/demo")
 
 
-def run_shopagent(suite_path: Path, model: str, only: list[str]) -> dict[str, Any]:
-    """The suite through ``Agent.turn`` as the evals run it, except that a turn whose model
-    calls fail is not answered by the offline engine: every reply measured is the model's."""
-    from agent.service import Agent
+TrialRunner = Callable[[Dialogue, int], TrialResult]
 
-    suite = load_suite(suite_path)
-    fallback = Agent._fallback
-    Agent._fallback = lambda _self, _failed: None  # type: ignore[method-assign]
-    try:
-        run = run_suite(suite, RunOptions(model=f"openai:{model}", dialogue_ids=only, progress=False))
-    finally:
-        Agent._fallback = fallback  # type: ignore[method-assign]
-    return build_report(run)
+
+def _shopagent_runner(workspace: Workspace, model: str) -> TrialRunner:
+    """Dialogues through ``Agent.turn`` as the evals run them (see :func:`run_agent` for the
+    offline fallback, which is switched off)."""
+    factory = shared_model(build_model(f"openai:{model}", workspace.settings))
+    return lambda dialogue, index: run_trial(workspace, dialogue, index, 0, factory)
 
 
 def _baseline_trial(
@@ -76,33 +76,69 @@ def _baseline_trial(
         workspace.discard(name, db)
 
 
-def run_baseline(suite_path: Path, model: str, only: list[str]) -> dict[str, Any]:
+def _baseline_runner(workspace: Workspace, model: str) -> TrialRunner:
     from benchmarks.langchain_baseline import ChromaRetriever
+
+    settings, db = workspace.fork("baseline-index")
+    retriever = ChromaRetriever(db, workspace.merchant_id)
+    workspace.discard("baseline-index", db)
+    return lambda dialogue, index: _baseline_trial(workspace, dialogue, index, retriever, model)
+
+
+MODEL_LABEL = {"shopagent": "openai:{model}", "baseline": "langchain-create_agent:{model}"}
+
+
+def saved(folder: Path) -> dict[str, dict[str, Any]]:
+    """Dialogue id -> its saved one-dialogue report in ``folder`` (``ID.json`` each)."""
+    if not folder.is_dir():
+        return {}
+    return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))}
+
+
+def run_agent(name: str, suite_path: Path, model: str, only: list[str], folder: Path) -> dict[str, Any]:
+    """Every wanted dialogue once with agent ``name``; each result is saved as soon as it is
+    known (``folder/ID.json``, a one-dialogue eval report), and dialogues already saved there
+    are not run again, so a run stopped by a session's end goes on where it stopped. The
+    return value is the report of all wanted dialogues (:func:`merge`)."""
+    from agent.service import Agent
 
     suite = load_suite(suite_path)
     dialogues = [d for d in suite.dialogues if not only or d.id in only]
-    started = time.perf_counter()
-    workspace = Workspace.create(suite.store, "demo", None, default_embed_cache(), False)
-    try:
-        settings, db = workspace.fork("baseline-index")
-        retriever = ChromaRetriever(db, workspace.merchant_id)
-        workspace.discard("baseline-index", db)
-        trials = []
-        for index, dialogue in enumerate(dialogues):
-            trials.append(_baseline_trial(workspace, dialogue, index, retriever, model))
-            print(
-                f"baseline {dialogue.id}: {'pass' if trials[-1].passed else 'fail'}",
-                file=sys.stderr,
-                flush=True,
+    unknown = sorted(set(only) - {d.id for d in dialogues})
+    if unknown:
+        raise SystemExit(f"no dialogue with id {', '.join(unknown)} in {suite_path}")
+    todo = [d for d in dialogues if d.id not in saved(folder)]
+    label = MODEL_LABEL[name].format(model=model)
+    folder.mkdir(parents=True, exist_ok=True)
+    if todo:
+        workspace = Workspace.create(suite.store, "demo", None, default_embed_cache(), False)
+        fallback = Agent._fallback
+        Agent._fallback = lambda _self, _failed: None  # type: ignore[method-assign]
+        try:  # every shopagent reply measured is the model's: no offline engine stepping in
+            runner = (
+                _shopagent_runner(workspace, model)
+                if name == "shopagent"
+                else _baseline_runner(workspace, model)
             )
-    finally:
-        workspace.close()
-    run = RunResult(
-        model=f"langchain-create_agent:{model}", suite=suite.name, k=1, dialogues=dialogues, trials=trials,
-        retrieval=empty_retrieval(), timing={"total_s": time.perf_counter() - started},
-        settings={"embedder": "minilm (Chroma)", "agent": "langchain.agents.create_agent"},
-    )  # fmt: skip
-    return build_report(run)
+            for index, dialogue in enumerate(todo):
+                started = time.perf_counter()
+                trial = runner(dialogue, index)
+                run = RunResult(
+                    model=label, suite=suite.name, k=1, dialogues=[dialogue], trials=[trial],
+                    retrieval=empty_retrieval(), timing={"total_s": time.perf_counter() - started},
+                    settings={"agent": name, "model": model},
+                )  # fmt: skip
+                report = json.dumps(build_report(run), ensure_ascii=False, indent=1, default=str)
+                (folder / f"{dialogue.id}.json").write_text(report, encoding="utf-8")
+                outcome = "pass" if trial.passed else "fail"
+                print(
+                    f"{name} {dialogue.id}: {outcome} ({index + 1}/{len(todo)})", file=sys.stderr, flush=True
+                )
+        finally:
+            Agent._fallback = fallback  # type: ignore[method-assign]
+            workspace.close()
+    found = saved(folder)
+    return merge([found[d.id] for d in dialogues])
 
 
 def _failed(report: dict[str, Any]) -> dict[str, int]:
@@ -114,8 +150,8 @@ def _failed(report: dict[str, Any]) -> dict[str, int]:
 
 
 def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
-    """One report of several runs over disjoint dialogues (one trial each): totals and pass^1
-    over all dialogues, check counts added up."""
+    """One report of several runs over disjoint dialogues (one trial each): pass^1 over all
+    dialogues, check failures, fallback turns and tokens added up."""
     results = [r for report in reports for r in report["dialogues"]["results"]]
     checks: dict[str, dict[str, int]] = {}
     for report in reports:
@@ -126,12 +162,17 @@ def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
                     into[key] = into.get(key, 0) + value
     passed = sum(1 for r in results if all(t["passed"] for t in r["trials"]))
     return {
-        "model": reports[0]["model"],
+        "model": reports[0]["model"] if reports else "",
         "dialogues": {
             "total": len(results),
             "pass^1": round(passed / len(results), 4) if results else 0.0,
             "results": results,
             "checks": checks,
+            "fallback_turns": sum(int(r["dialogues"].get("fallback_turns", 0)) for r in reports),
+        },
+        "tokens": {
+            key: sum(int(r.get("tokens", {}).get(key, 0)) for r in reports)
+            for key in ("prompt", "completion")
         },
     }
 
@@ -210,8 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             reports[name] = merge(found)
             continue
-        runner = run_shopagent if name == "shopagent" else run_baseline
-        reports[name] = runner(args.suite, args.model, args.only)
+        reports[name] = run_agent(name, args.suite, args.model, args.only, args.out / name)
         path.write_text(
             json.dumps(reports[name], ensure_ascii=False, indent=1, default=str), encoding="utf-8"
         )

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.small_model import SECTION, merge, table, write_section
+import pytest
+
+from benchmarks import small_model
+from benchmarks.small_model import SECTION, SUITE, merge, table, write_section
+from evals.records import CheckResult, TrialResult
+from evals.schema import Dialogue
+from evals.suite import load_suite
 
 
 def _report(passed: list[bool], failed: dict[str, int]) -> dict[str, Any]:
@@ -35,3 +42,39 @@ def test_reports_of_several_runs_add_up_and_tabulate_side_by_side(tmp_path: Path
     written = page.read_text(encoding="utf-8")
     assert written.count(SECTION) == 1 and "second" in written and "first" not in written
     assert "## Server load\n\nfast" in written
+
+
+def test_each_dialogue_is_saved_as_it_ends_and_a_second_run_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+
+    class Store:
+        def close(self) -> None:
+            pass
+
+    def runner(_workspace: object, _model: str) -> Callable[[Dialogue, int], TrialResult]:
+        def run(dialogue: Dialogue, _index: int) -> TrialResult:
+            ran.append(dialogue.id)
+            checks = [CheckResult("tools", passed=len(ran) % 2 == 1, turn=0)]
+            return TrialResult(dialogue.id, 0, dialogue.lang or "", [], checks)
+
+        return run
+
+    monkeypatch.setattr(small_model.Workspace, "create", staticmethod(lambda *_a, **_k: Store()))
+    monkeypatch.setattr(small_model, "_shopagent_runner", runner)
+    ids = [d.id for d in load_suite(SUITE).dialogues][:3]
+    folder = tmp_path / "shopagent"
+
+    first = small_model.run_agent("shopagent", SUITE, "m", ids[:2], folder)
+    assert ran == ids[:2] and sorted(p.stem for p in folder.glob("*.json")) == sorted(ids[:2])
+    assert first["dialogues"]["pass^1"] == 0.5 and first["dialogues"]["checks"]["tools"]["failed"] == 1
+
+    ran.clear()
+    second = small_model.run_agent("shopagent", SUITE, "m", ids, folder)  # stopped after two: go on
+    assert ran == ids[2:]
+    assert second["dialogues"]["total"] == 3 and second["model"] == "openai:m"
+    assert [r["id"] for r in second["dialogues"]["results"]] == ids
+
+    with pytest.raises(SystemExit, match="no dialogue with id nope"):
+        small_model.run_agent("shopagent", SUITE, "m", ["nope"], folder)
