@@ -20,6 +20,8 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("en", "jacket for €89.90 or less", {"max_price": "89.90"}),
     ("en", "add 2 of the first one", {"quantity": 2, "ordinals": [1]}),
     ("en", "change the quantity to three", {"quantity": 3}),
+    ("en", "Change the hiking socks to 3.", {"loose": 3}),  # a full stop ends the sentence, not a decimal
+    ("en", "socks: 3.5 out of 5", {"loose": 5}),
     ("en", "tell me more about the second one", {"ordinals": [2], "quantity": None}),
     ("en", "compare the first and the last", {"ordinals": [1, -1]}),
     ("en", "the cheapest one please", {"superlative": "cheapest"}),
