@@ -44,6 +44,10 @@ PRODUCTS = 4
 HANDOFF_REASON_CHARS = 200
 PASSAGES = 3
 CATALOG_INTENTS = frozenset({"search", "details", "compare", "add", "injection"})
+NAMING_INTENTS = frozenset({"recommend", "offer", "wishlist"})
+"""Intents about one product the message may name ("what goes with the Mini Stove?"): the
+search runs, and its results are kept only when they share a word with the message, so the
+model has the product's id for the feature tool and no unrelated products otherwise."""
 NO_POLICY_INTENTS = frozenset(
     {"add", "update", "remove", "view_cart", "checkout", "greet", "thanks", "goodbye"}
 )
@@ -131,7 +135,8 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     policy = ""
     if name == "policy" or (asked_topics and name not in NO_POLICY_INTENTS and not slots.order_ids):
         policy = search_query(text, code)
-    product = text if name in CATALOG_INTENTS and not (name == "injection" and not slots.query) else ""
+    catalog = name in CATALOG_INTENTS or (name in NAMING_INTENTS and bool(slots.query))
+    product = text if catalog and not (name == "injection" and not slots.query) else ""
     order = (
         (slots.order_ids[0], slots.emails[0])
         if name in ORDER_INTENTS and slots.order_ids and slots.emails
@@ -219,6 +224,15 @@ def _edit_call(
     return "update_cart", {"sku": str(line["sku"]), "quantity": edit.quantity}
 
 
+def _named_only(outcome: ToolOutcome, text: str) -> ToolOutcome:
+    """The search's results whose title shares a word with ``text`` (the message)."""
+    if outcome.error is not None or not isinstance(outcome.result, dict):
+        return outcome
+    records = [r for r in outcome.result.get("results") or [] if isinstance(r, dict)]
+    named = [r for score, r in by_name(text, records) if score > 0]
+    return ToolOutcome({**outcome.result, "results": named})
+
+
 def gather(
     found: Plan,
     ctx: ToolContext,
@@ -251,6 +265,10 @@ def gather(
     for name, arguments in wanted:
         call = ToolCall(id=new_call_id(), name=name, arguments=arguments)
         outcome = tools[name].run(ctx, arguments)
+        if name == "search_products" and found.intent in NAMING_INTENTS:
+            outcome = _named_only(outcome, found.product_query)
+            if not (outcome.result or {}).get("results"):
+                continue
         if name == "search_policies" and outcome.error is None:
             passages = list((outcome.result or {}).get("passages") or [])
             code = lang if lang in available_languages() else "en"

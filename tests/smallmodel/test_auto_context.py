@@ -153,3 +153,24 @@ def test_a_request_to_add_a_product_named_by_its_id_is_served_by_the_server(guar
 
 def _contents(messages: list[Any]) -> str:
     return "\n".join(f"{m.name} {m.content}" for m in messages if m.role == "tool")
+
+
+def test_a_feature_message_naming_a_product_gets_it_and_only_it(guarded: GuardedAgent) -> None:
+    agent, model = guarded("It goes well with a pot.", "Your wishlist is empty.")
+    named = agent.turn(MERCHANT, None, "What goes well with the Blaze Gas Stove?")
+    assert [c.name for c in named.tool_calls] == ["search_products"]
+    shown = [m for m in model.sent[0].messages if m.role == "tool"][-1].content
+    assert "STOVE-GAS" in shown and "TENT-" not in shown  # only products the message names
+    plain = agent.turn(MERCHANT, named.session_id, "Show my wishlist.")
+    assert plain.tool_calls == []  # no product named: no unrelated products in the prompt
+
+
+def test_named_only_keeps_the_results_that_share_a_word_with_the_message() -> None:
+    from agent.auto_context import _named_only
+    from agent.toolkit import ToolOutcome
+
+    found = ToolOutcome(
+        {"results": [{"sku": "A", "title": "Blaze Gas Stove"}, {"sku": "B", "title": "Alp Tent"}]}
+    )
+    assert [r["sku"] for r in _named_only(found, "what goes with the gas stove?").result["results"]] == ["A"]
+    assert _named_only(found, "show my wishlist").result["results"] == []
