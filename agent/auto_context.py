@@ -7,7 +7,7 @@ topic patterns say what the message is about. When it is a policy question, or a
 search, detail, comparison or add, the matching search tool runs before the model is
 called; a question about the cart gets the cart, an order question with the order id
 and the email the shopper wrote gets the order looked up, a request to add one product
-named by its id adds it, a quantity change or removal of a cart line the message clearly
+named by its id adds it, a plain yes to a pending checkout or order change executes it, a quantity change or removal of a cart line the message clearly
 names (or of the only line) is made, and a shopper who asks for a person is handed over
 (the model then only words the reply). Each result enters the
 conversation exactly as a tool call and result would:
@@ -18,6 +18,7 @@ The model can still call the search tools to refine. The context is held to a to
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from agent.offline.model import intent_embedder
 from agent.offline.policy import fallback_query, search_query, topics
 from agent.offline.refs import Similarity, by_name, pick_by_name, tokens
 from agent.offline.slots import extract
-from agent.state import ConversationState
+from agent.state import ConversationState, Pending
 from agent.toolkit import Tool, ToolOutcome
 from shop.embedders import Embedder
 
@@ -66,8 +67,11 @@ CHECKOUT_FIRST = frozenset({"prepare_checkout", "update_cart"})
 """A checkout message with no checkout waiting for a yes: prepare it, do not place it yet."""
 ASKING_INTENTS = frozenset(
     {"greet", "thanks", "goodbye", "help", "search", "details", "compare", "view_cart", "order_status",
-     "policy", "handoff", "off_topic", "injection"}
+     "policy", "handoff", "off_topic", "injection", "recommend", "promotions", "remember", "forget"}
 )  # fmt: skip
+"""Intents that ask for no change to the cart, a checkout or an order (a memory message uses
+its own tools, which are not among those writes). A wishlist message is not one: "move it to my
+cart" may reach the cart through add_to_cart."""
 
 _classifiers: dict[str, IntentClassifier] = {}
 _lock = threading.Lock()
@@ -117,6 +121,9 @@ class Plan:
     """(min, max) price the shopper named ("under 300"), as the product search's filters."""
     handoff_reason: str = ""
     """Set when the shopper asks for a person: the server hands over before the model answers."""
+    confirmed: tuple[str, dict[str, object]] | None = None
+    """The write the shopper has just said yes to, as the call that executes it: run by the
+    server before the model answers (the tool checks the yes and the arguments again)."""
     edit: CartEdit | None = None
     """A quantity change or removal: made by the server when :func:`cart_line` finds the line."""
     writes: frozenset[str] | None = None
@@ -147,8 +154,6 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     confirmed = state.pending is not None and state.pending.confirmed
     if confirmed or (name == "add" and add is None) or (order is not None and name != "order_status"):
         choice = "required"  # the cart, the checkout, an order: a read alone does not answer
-    edit: CartEdit | None = None
-    """A quantity change or removal: made by the server when :func:`cart_line` finds the line."""
     writes: frozenset[str] | None = None
     if not confirmed and name in WRITES_FOR:
         writes = WRITES_FOR[name]
@@ -164,7 +169,30 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     reason = " ".join(text.split())[:HANDOFF_REASON_CHARS] if name == "handoff" else ""
     phrased = product and slots.price_phrased  # "costs 1.00 EUR" quoted by a shopper is no budget
     prices = (_price(slots.min_price), _price(slots.max_price)) if phrased else (None, None)
-    return Plan(name, policy, product, choice, order, add, prices, reason, edit, writes)
+    yes = confirmed_call(state.pending) if confirmed and state.pending is not None else None
+    return Plan(name, policy, product, choice, order, add, prices, reason, yes, edit, writes)
+
+
+def confirmed_call(pending: Pending) -> tuple[str, dict[str, object]] | None:
+    """The call that executes the write ``pending`` holds: the same arguments the shopper saw
+    summarised (its key), so the tool accepts it as the confirmed one. None for writes whose
+    arguments cannot be rebuilt from the key (the model then makes the call)."""
+    if pending.kind == "checkout":
+        return "place_order", {"checkout_id": pending.checkout_id}
+    try:
+        key = json.loads(pending.key)
+    except ValueError:
+        return None
+    if not isinstance(key, dict):
+        return None
+    if pending.tool in ("cancel_order", "remember_me"):
+        return pending.tool, dict(key)
+    if pending.tool == "return_items" and isinstance(key.get("items"), dict):
+        items = [{"sku": sku, "quantity": n} for sku, n in key["items"].items()]
+        return pending.tool, {"order_id": key.get("order_id"), "email": key.get("email"), "items": items}
+    if pending.tool == "forget_me":
+        return pending.tool, {}
+    return None
 
 
 def cart_line(
@@ -256,6 +284,8 @@ def gather(
         wanted.append(("lookup_order", {"order_id": found.order[0], "email": found.order[1]}))
     if found.add is not None and "add_to_cart" in tools:
         wanted.append(("add_to_cart", {"sku": found.add[0], "quantity": found.add[1]}))
+    if found.confirmed is not None and found.confirmed[0] in tools:
+        wanted.append(found.confirmed)
     if found.edit is not None and "view_cart" in tools and "update_cart" in tools:
         wanted.append(_edit_call(found.edit, ctx, tools, similar))
     if found.intent == "handoff" and "handoff_to_human" in tools:

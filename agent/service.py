@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from agent import budget, confirmation, loop, memory_tools
+from agent import budget, confirmation, key_facts, loop, memory_tools
 from agent import state as conversation
 from agent.context import Retriever, ToolContext
 from agent.events import AgentEvent, EventSink, ToolCallRecord, TurnResult
@@ -224,6 +224,8 @@ class Agent:
         if outcome.ending != "answer" or not reply:
             kind = "step_limit" if outcome.ending == "step_limit" else "unavailable"
             reply = fallback_text(kind, st.lang, merchant.handoff_contact)
+            if done := key_facts.missing("", outcome.records, st.lang) if guard is not None else "":
+                reply = f"{done}\n\n{reply}"  # what the server did before the model failed
             if kind == "unavailable":  # also a turn out of time: a person picks it up
                 conversation.request_handoff(self.db, merchant.id, record.session_id)
                 handed_off = True

@@ -224,6 +224,8 @@ class TurnGuard:
         found = auto_context.gather(plan, ctx, {t.name: t for t in tools}, state.lang, limit, similar)
         if any(c.name == "update_cart" and o.error is None for c, o, _ in found) and plan.writes:
             plan = replace(plan, writes=plan.writes - {"add_to_cart"})  # "make it 3" is done: no add
+        if plan.confirmed and any(c.name == plan.confirmed[0] and o.error is None for c, o, _ in found):
+            plan = replace(plan, writes=frozenset(), choice="auto")  # the yes is carried out: only words left
         records = []
         for call, outcome, _content in found:
             emit(AgentEvent("tool_started", {"name": call.name, "arguments": call.arguments}))

@@ -217,7 +217,9 @@ def extract(
             slots.spelled = int(match.group(0))
             break
     bare = [
-        m for m in re.finditer(r"(?<![\w.,(])\d{1,2}(?![\w)]|[.,]\d)", reader.text) if 0 < int(m.group(0)) < 100
+        m
+        for m in re.finditer(r"(?<![\w.,(])\d{1,2}(?![\w)]|[.,]\d)", reader.text)
+        if 0 < int(m.group(0)) < 100
     ]
     if bare:
         slots.loose = int(bare[-1].group(0))

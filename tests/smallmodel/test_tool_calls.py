@@ -192,6 +192,7 @@ def test_writes_allowed_by_intent_in_several_languages() -> None:
     assert plan.writes == {"prepare_checkout", "place_order", "update_cart"}
     waiting.pending.confirmed = True  # type: ignore[union-attr]
     assert auto_context.plan("yes", "en", waiting, classifier).writes is None
+    assert writes("What goes well with the Blaze Gas Stove?", "en") == frozenset()
     assert writes("أريد إلغاء طلبي", "ar") == {"cancel_order"}
     assert writes("我想退货", "zh") == {"return_items"}
 

@@ -1,0 +1,70 @@
+"""A plain yes to a pending checkout or order change is carried out by the server."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from agent.auto_context import confirmed_call
+from agent.events import TurnResult
+from agent.fakes import Step, call
+from agent.state import Pending
+from shop.db import Database
+from shop.models import Order
+from tests.conftest import MERCHANT
+from tests.smallmodel.conftest import GuardedAgent
+
+ADDRESS = {"name": "Rūta J", "line1": "Ozo g. 1", "city": "Vilnius", "postal_code": "07150", "country": "LT"}
+
+
+def _status(db: Database, order_id: str) -> str:
+    with db.session() as session:
+        return session.scalars(select(Order.status).where(Order.order_id == order_id)).one()
+
+
+def test_yes_to_a_checkout_places_the_order_once(guarded: GuardedAgent) -> None:
+    def shop(*after_yes: Step) -> TurnResult:
+        agent, _ = guarded(
+            "Added the sleeping bag.",
+            call("prepare_checkout", email="ruta@example.com", shipping_address=ADDRESS),
+            "Here is your order summary. Shall I place it?",
+            *after_yes,
+        )
+        first = agent.turn(MERCHANT, None, "Please add the sleeping bag BAG-SYN-0 to my cart")
+        agent.turn(MERCHANT, first.session_id, "I want to check out now, email ruta@example.com")
+        return agent.turn(MERCHANT, first.session_id, "Yes, go ahead.")
+
+    yes = shop("Thank you, your order is placed!")  # the model only words it
+    placed = [c for c in yes.tool_calls if c.name == "place_order"]
+    assert len(placed) == 1 and placed[0].error is None and yes.cart["lines"] == []
+    assert placed[0].result["order_id"] in yes.reply  # the id is stated (key facts)
+
+    again = shop(call("place_order"), "Thank you!")  # a small model places it again
+    assert [c.name for c in again.tool_calls].count("place_order") == 1
+
+
+def test_yes_to_a_cancellation_cancels_the_order(guarded: GuardedAgent, db: Database) -> None:
+    agent, _ = guarded(
+        call("cancel_order", order_id="A1002", email="mehmet@example.org"),
+        "Cancel order A1002 (1 x Polar Synthetic Sleeping Bag 0C; total 89.00 EUR)? Please confirm.",
+        "Your order A1002 is cancelled.",
+    )
+    first = agent.turn(MERCHANT, None, "Please cancel my order A1002. My email is mehmet@example.org")
+    assert _status(db, "A1002") == "paid"
+    yes = agent.turn(MERCHANT, first.session_id, "Yes, go ahead.")
+    assert [c.name for c in yes.tool_calls] == ["cancel_order"] and _status(db, "A1002") == "cancelled"
+
+
+def test_the_confirmed_call_is_rebuilt_from_what_the_shopper_saw() -> None:
+    returned = Pending("action", 1, tool="return_items",
+                       key='{"email": "ruta@example.com", "items": {"TENT-ALP2-GRN": 1}, "order_id": "A1001"}')  # fmt: skip
+    assert confirmed_call(returned) == (
+        "return_items",
+        {
+            "order_id": "A1001",
+            "email": "ruta@example.com",
+            "items": [{"sku": "TENT-ALP2-GRN", "quantity": 1}],
+        },
+    )
+    assert confirmed_call(Pending("checkout", 1, checkout_id="c9")) == ("place_order", {"checkout_id": "c9"})
+    assert confirmed_call(Pending("action", 1, tool="some_other_write", key="{}")) is None
+    assert confirmed_call(Pending("action", 1, tool="cancel_order", key="not json")) is None
