@@ -95,6 +95,15 @@ def saved(folder: Path) -> dict[str, dict[str, Any]]:
     return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))}
 
 
+def stored(folder: Path, name: str, only: list[str]) -> list[dict[str, Any]]:
+    """Agent ``name``'s reports in ``folder``: its one-dialogue reports (``folder/name/ID.json``,
+    those in ``only`` when given), else its whole-run report ``folder/name.json``."""
+    if (folder / name).is_dir():
+        found = saved(folder / name)
+        return [report for key, report in found.items() if not only or key in only]
+    return [json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))]
+
+
 def run_agent(name: str, suite_path: Path, model: str, only: list[str], folder: Path) -> dict[str, Any]:
     """Every wanted dialogue once with agent ``name``; each result is saved as soon as it is
     known (``folder/ID.json``, a one-dialogue eval report), and dialogues already saved there
@@ -246,10 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.agents.split(","):
         path = args.out / f"{name}.json"
         if args.table_only:
-            found = [
-                json.loads((d / f"{name}.json").read_text(encoding="utf-8")) for d in args.merge or [args.out]
-            ]
-            reports[name] = merge(found)
+            reports[name] = merge([r for d in args.merge or [args.out] for r in stored(d, name, args.only)])
             continue
         reports[name] = run_agent(name, args.suite, args.model, args.only, args.out / name)
         path.write_text(

@@ -76,5 +76,10 @@ def test_each_dialogue_is_saved_as_it_ends_and_a_second_run_resumes(
     assert second["dialogues"]["total"] == 3 and second["model"] == "openai:m"
     assert [r["id"] for r in second["dialogues"]["results"]] == ids
 
+    assert [
+        r["dialogues"]["results"][0]["id"] for r in small_model.stored(tmp_path, "shopagent", ids[1:])
+    ] == ids[1:]
+    assert small_model.main(["--table-only", "--agents", "shopagent", "--out", str(tmp_path)]) == 0
+
     with pytest.raises(SystemExit, match="no dialogue with id nope"):
         small_model.run_agent("shopagent", SUITE, "m", ["nope"], folder)
