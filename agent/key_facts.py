@@ -24,10 +24,9 @@ from typing import Any
 
 from agent.claims import numbers_in, says_sold_out
 from agent.events import ToolCallRecord
-from agent.offline.languages import available_languages
 from agent.offline.render import Writer, join
 from agent.offline.text import fold
-from agent.safe_answer import base_title
+from agent.safe_answer import base_title, writer_for
 
 CART_TOOLS = ("add_to_cart", "update_cart", "view_cart")
 
@@ -114,7 +113,7 @@ def _sold_out(w: Writer, reply: str, records: list[ToolCallRecord]) -> str:
 
 def missing(reply: str, records: list[ToolCallRecord], lang: str) -> str:
     """The lines to append to ``reply`` so that it states the turn's key facts ('' if it does)."""
-    w = Writer(lang if lang in available_languages() else "en")
+    w = writer_for(lang)
     parts: list[str] = []
     checkout = _latest(records, ("prepare_checkout",))
     cart = _latest(records, CART_TOOLS)

@@ -35,7 +35,8 @@ def base_title(title: str) -> str:
     return re.sub(r"\s*\([^)]*\)\s*$", "", title).strip() or title
 
 
-def _writer(lang: str) -> Writer:
+def writer_for(lang: str) -> Writer:
+    """The template writer for ``lang``, English where there is no template pack."""
     return Writer(lang if lang in available_languages() else "en")
 
 
@@ -47,7 +48,7 @@ def _policy(question: str, lang: str, records: list[ToolCallRecord]) -> str | No
         for p in r.result.get("passages") or []
         if isinstance(p, dict)
     ]
-    w = _writer(lang)
+    w = writer_for(lang)
     found = quote(question, w.lang, passages) if passages else None
     if found is None:
         return None
@@ -116,7 +117,7 @@ def safe_answer(question: str, lang: str, records: list[ToolCallRecord], policy_
     """The turn's answer from its records: the latest write or lookup wins (a refused add
     too), then a policy quote (first, when the question was a policy one), then the latest
     search."""
-    w = _writer(lang)
+    w = writer_for(lang)
     ok = [r for r in records if r.error is None]
     if policy_first and (text := _policy(question, lang, ok)):
         return text
@@ -135,4 +136,4 @@ def safe_answer(question: str, lang: str, records: list[ToolCallRecord], policy_
 
 def unknown(lang: str) -> str:
     """The honest answer when nothing retrieved answers the question."""
-    return _writer(lang).t("policy_unknown")
+    return writer_for(lang).t("policy_unknown")

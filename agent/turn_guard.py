@@ -15,7 +15,9 @@ After, the draft reply is checked before anything else sees it:
    the shopper's is translated by the model with a short prompt, kept only when the
    translation is in the right language and adds no unsupported claim; otherwise the safe
    answer in the shopper's language is used when there is one;
-3. key facts (:mod:`agent.key_facts`): a cart total, checkout total, order id, order status,
+3. off-topic: a reply to a question outside the shop that states a number no store data or
+   shopper gave (tomorrow's temperature) is replaced by the store's polite refusal;
+4. key facts (:mod:`agent.key_facts`): a cart total, checkout total, order id, order status,
    tracking number or sold-out refusal of this turn that the reply leaves out is appended
    from the store's templates.
 """
@@ -37,7 +39,7 @@ from agent.offline.refs import similarity
 from agent.prompting import language_name
 from agent.reply_language import wrong_language
 from agent.resilience import RetryPolicy
-from agent.safe_answer import asks_figure, base_title, safe_answer, unknown
+from agent.safe_answer import asks_figure, base_title, safe_answer, unknown, writer_for
 from agent.state import ConversationState
 from agent.text_tool_calls import calls_in_text
 from agent.toolkit import Tool, ToolOutcome
@@ -121,6 +123,11 @@ def _missing(
         if shown and not any(n and (n in lowered or base_title(n) in lowered) for n in names):
             return NO_PRODUCT
     return ""
+
+
+def _stray_numbers(text: str, evidence: claims.Evidence) -> bool:
+    """Does ``text`` state a number that neither the store's data nor the shopper gave?"""
+    return bool(claims.numbers_in(text) - evidence.numbers - evidence.shopper_numbers)
 
 
 def guards_on(settings: Settings, model: ChatModel) -> bool:
@@ -295,6 +302,11 @@ class TurnGuard:
         checked = Checked(draft)
         lang = state.lang or "en"
         safe = safe_answer(question, lang, records, policy_first=bool(plan and plan.policy_query))
+        if plan is not None and plan.intent == "off_topic" and _stray_numbers(draft, evidence):
+            checked.text = writer_for(lang).t("off_topic")  # "around 10 degrees tomorrow": invented
+            checked.actions.append("off_topic")
+            log.info("reply check: off_topic")
+            return checked
         problems = claims.unsupported(draft, evidence)
         missing = _missing(draft, question, lang, plan, records, safe)
         if problems or missing:

@@ -183,3 +183,13 @@ def test_only_the_checked_reply_is_streamed(guarded: GuardedAgent) -> None:
         MERCHANT, None, RETURNS, lambda e: shown.append(e.data["text"]) if e.type == "token" else None
     )
     assert "30 days" in "".join(shown)  # the opt-in: the draft was on screen before the check
+
+
+def test_an_off_topic_answer_with_an_invented_figure_becomes_the_stores_refusal(
+    guarded: GuardedAgent,
+) -> None:
+    agent, _ = guarded("Tomorrow it will be around 10 degrees in Vilnius.", "Sunny, I hope!")
+    weather = agent.turn(MERCHANT, None, "What will the weather be like in Vilnius tomorrow?")
+    assert "10" not in weather.reply and "shopping assistant" in weather.reply
+    polite = agent.turn(MERCHANT, weather.session_id, "What will the weather be like in Vilnius tomorrow?")
+    assert polite.reply == "Sunny, I hope!"  # no figure: the model's own words stay
