@@ -7,7 +7,7 @@ topic patterns say what the message is about. When it is a policy question, or a
 search, detail, comparison or add, the matching search tool runs before the model is
 called; a question about the cart gets the cart, an order question with the order id
 and the email the shopper wrote gets the order looked up, a request to add one product
-named by its id adds it, a plain yes to a pending checkout or order change executes it, a quantity change or removal of a cart line the message clearly
+named by its id, or by title words that clearly pick one search result, adds it, a plain yes to a pending checkout or order change executes it, a quantity change or removal of a cart line the message clearly
 names (or of the only line) is made, and a shopper who asks for a person is handed over
 (the model then only words the reply). Each result enters the
 conversation exactly as a tool call and result would:
@@ -121,6 +121,9 @@ class Plan:
     """(min, max) price the shopper named ("under 300"), as the product search's filters."""
     handoff_reason: str = ""
     """Set when the shopper asks for a person: the server hands over before the model answers."""
+    add_named: tuple[str, int, tuple[str, ...]] | None = None
+    """(words naming the product, quantity, colours) for an add that names a product by its
+    title: the server adds the one search result the words clearly name, if there is one."""
     confirmed: tuple[str, dict[str, object]] | None = None
     """The write the shopper has just said yes to, as the call that executes it: run by the
     server before the model answers (the tool checks the yes and the arguments again)."""
@@ -170,7 +173,10 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     phrased = product and slots.price_phrased  # "costs 1.00 EUR" quoted by a shopper is no budget
     prices = (_price(slots.min_price), _price(slots.max_price)) if phrased else (None, None)
     yes = confirmed_call(state.pending) if confirmed and state.pending is not None else None
-    return Plan(name, policy, product, choice, order, add, prices, reason, yes, edit, writes)
+    named = None
+    if name == "add" and add is None and slots.query and not slots.refers and not confirmed:
+        named = (slots.query, slots.quantity or slots.spelled or 1, tuple(slots.colors))
+    return Plan(name, policy, product, choice, order, add, prices, reason, named, yes, edit, writes)
 
 
 def confirmed_call(pending: Pending) -> tuple[str, dict[str, object]] | None:
@@ -252,6 +258,13 @@ def _edit_call(
     return "update_cart", {"sku": str(line["sku"]), "quantity": edit.quantity}
 
 
+def _names(words: str, record: dict[str, Any]) -> bool:
+    """Do ``words`` share at least two title words (not numbers) with ``record``? A lone
+    shared "2" or brand is no naming of a product the server may add on its own."""
+    shared = tokens(words) & tokens(str(record.get("title", "")))
+    return sum(1 for token in shared if not token.isdigit() and len(token) >= 3) >= 2
+
+
 def _named_only(outcome: ToolOutcome, text: str) -> ToolOutcome:
     """The search's results whose title shares a word with ``text`` (the message)."""
     if outcome.error is not None or not isinstance(outcome.result, dict):
@@ -295,6 +308,12 @@ def gather(
     for name, arguments in wanted:
         call = ToolCall(id=new_call_id(), name=name, arguments=arguments)
         outcome = tools[name].run(ctx, arguments)
+        if name == "search_products" and found.add_named is not None and "add_to_cart" in tools:
+            words, quantity, colors = found.add_named
+            results = [r for r in (outcome.result or {}).get("results") or [] if isinstance(r, dict)]
+            pick = pick_by_name(words, results, list(colors)) if outcome.error is None else None
+            if pick is not None and _names(words, pick):  # "add the Alu poles": the one result named
+                wanted.append(("add_to_cart", {"sku": str(pick["sku"]), "quantity": quantity}))
         if name == "search_products" and found.intent in NAMING_INTENTS:
             outcome = _named_only(outcome, found.product_query)
             if not (outcome.result or {}).get("results"):

@@ -52,6 +52,12 @@ REPEATED = (
     "answer the shopper now from the results you have."
 )
 
+CHANGED_ONCE = (
+    "Not done: {sku} was already put in the cart or changed in this turn. Do not change it again; "
+    "answer the shopper now from the results you have."
+)
+CART_WRITES = ("add_to_cart", "update_cart")
+
 NOT_ASKED = (
     "Not done: the shopper's message did not ask for {name}. Do not change the cart, checkout or "
     "orders unless the shopper asks; answer the shopper's message now."
@@ -115,6 +121,10 @@ def _refused(outcome: ToolOutcome) -> bool:
         and not error.startswith(("invalid arguments", "there is no tool"))
         and "unknown" not in error
     )
+
+
+def _sku(call: ToolCall) -> str:
+    return str(call.arguments.get("sku", "")).strip().upper()
 
 
 def _key(call: ToolCall) -> str:
@@ -187,6 +197,9 @@ def run(
     choice: ToolChoice = first_choice
     done: dict[str, tuple[ToolOutcome, int]] = {_key(call): (outcome, 0) for call, outcome in done_before}
     writes = 0
+    touched = {
+        _sku(call) for call, outcome in done_before if call.name in CART_WRITES and outcome.error is None
+    }
     while steps < settings.max_steps:
         if policy.clock() >= deadline:
             result.ending = "timeout"
@@ -241,8 +254,16 @@ def run(
                 history.append(Message("tool", content, tool_call_id=call.id, name=call.name))
                 choice = "none"
                 continue
+            if stop_repeats and call.name in CART_WRITES and _sku(call) in touched:
+                # "add one" became add, then 2, 3, 4 of the same line: one change per line and turn
+                content = ToolOutcome(None, CHANGED_ONCE.format(sku=_sku(call))).to_content()
+                history.append(Message("tool", content, tool_call_id=call.id, name=call.name))
+                choice = "none"
+                continue
             emit(AgentEvent("tool_started", {"name": call.name, "arguments": call.arguments}))
             outcome = _noted(run_tool(call, by_name, ctx), notes.get(call.id, []))
+            if call.name in CART_WRITES and outcome.error is None:
+                touched.add(_sku(call))
             writes += call.name not in READ_ONLY
             done[_key(call)] = (outcome, writes)
             if stop_repeats and call.name not in READ_ONLY and _refused(outcome):

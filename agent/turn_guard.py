@@ -34,7 +34,7 @@ from agent import auto_context, budget, claims, key_facts, resilience
 from agent.context import ToolContext
 from agent.events import AgentEvent, EventSink, ToolCallRecord
 from agent.llm import ChatModel, Message, ModelError, ToolCall, ToolChoice, ToolSpec, Usage
-from agent.loop import Choosing
+from agent.loop import WRITE_TOOLS, Choosing
 from agent.offline.refs import similarity
 from agent.prompting import language_name
 from agent.reply_language import wrong_language
@@ -233,6 +233,8 @@ class TurnGuard:
             plan = replace(plan, writes=plan.writes - {"add_to_cart"})  # "make it 3" is done: no add
         if plan.confirmed and any(c.name == plan.confirmed[0] and o.error is None for c, o, _ in found):
             plan = replace(plan, writes=frozenset(), choice="auto")  # the yes is carried out: only words left
+        if any(c.name in WRITE_TOOLS and o.error is None for c, o, _ in found):
+            plan = replace(plan, choice="auto")  # what the message asked for is done: no call forced
         records = []
         for call, outcome, _content in found:
             emit(AgentEvent("tool_started", {"name": call.name, "arguments": call.arguments}))
@@ -358,7 +360,7 @@ class TurnGuard:
                 checked.text = safe
                 checked.actions.append("safe_answer")
         added = key_facts.missing(checked.text, records, lang)
-        if added and checked.text != safe:
+        if added:  # also after a safe answer: it may be the cart when a checkout is waiting
             checked.text = f"{checked.text.rstrip()}\n\n{added}"
             checked.actions.append("facts_added")
         if checked.actions:

@@ -78,16 +78,16 @@ def test_tool_choice_is_sent_when_an_action_is_clearly_asked(
     settings: Settings, db: Database, retriever: KeywordRetriever
 ) -> None:
     answers = [
-        completion("", [tool_call("add_to_cart", '{"sku": "STOVE-GAS", "quantity": 1}')]),
-        completion("Added the Blaze Gas Stove."),
+        completion("", [tool_call("add_to_cart", '{"sku": "BAG-SYN-0", "quantity": 1}')]),
+        completion("Added the Polar synthetic bag."),
     ]
     agent, bodies = canned_openai_agent(settings, db, retriever, answers)
-    result = agent.turn(MERCHANT, None, "Please add the Blaze Gas Stove STOVE-GAS to my cart")
+    result = agent.turn(MERCHANT, None, "Please add the Polar sleeping bag to my cart")
     assert bodies[0]["tool_choice"] == "required"
     assert "tool_choice" not in bodies[1]
     assert [c.name for c in result.tool_calls][-1] == "add_to_cart"
-    assert result.reply.startswith("Added the Blaze Gas Stove.") and "45.00" in result.reply  # key facts
-    assert result.cart["lines"][0]["sku"] == "STOVE-GAS"
+    assert result.reply.startswith("Added the Polar synthetic bag.") and "89.00" in result.reply  # key facts
+    assert result.cart["lines"][0]["sku"] == "BAG-SYN-0"
 
     quiet, bodies = canned_openai_agent(
         settings.model_copy(update={"tool_choice": "auto"}),
@@ -95,7 +95,7 @@ def test_tool_choice_is_sent_when_an_action_is_clearly_asked(
         retriever,
         [completion("Your cart is empty.")],
     )
-    quiet.turn(MERCHANT, None, "Please add the Blaze Gas Stove STOVE-GAS to my cart")
+    quiet.turn(MERCHANT, None, "Please add the Polar sleeping bag to my cart")
     assert "tool_choice" not in bodies[0]
 
 
@@ -174,3 +174,16 @@ def test_named_only_keeps_the_results_that_share_a_word_with_the_message() -> No
     )
     assert [r["sku"] for r in _named_only(found, "what goes with the gas stove?").result["results"]] == ["A"]
     assert _named_only(found, "show my wishlist").result["results"] == []
+
+
+def test_an_add_naming_one_product_by_its_title_is_made_by_the_server(guarded: GuardedAgent) -> None:
+    agent, _ = guarded("Added two Blaze Gas Stoves.")
+    result = agent.turn(MERCHANT, None, "Please add 2 Blaze Gas Stove to my cart.")
+    assert [c.name for c in result.tool_calls] == ["search_products", "add_to_cart"]
+    assert result.cart["lines"][0]["sku"] == "STOVE-GAS" and result.cart["lines"][0]["quantity"] == 2
+
+
+def test_an_add_whose_words_fit_several_products_is_left_to_the_model(guarded: GuardedAgent) -> None:
+    agent, _ = guarded("Which Polar sleeping bag would you like?")
+    result = agent.turn(MERCHANT, None, "Please add the Polar sleeping bag to my cart.")
+    assert "add_to_cart" not in [c.name for c in result.tool_calls] and result.cart["lines"] == []

@@ -84,3 +84,25 @@ def test_a_sold_out_product_named_without_saying_so_gets_its_stock() -> None:
     assert "Skyline UL1 Ultralight Tent" in added and "out of stock" in added
     assert missing("The Skyline UL1 Ultralight Tent is sold out, sorry.", [found], "en") == ""
     assert missing("We have several tents.", [found], "en") == ""
+
+
+def test_a_safe_answer_showing_the_cart_still_gets_the_waiting_checkout(guarded: GuardedAgent) -> None:
+    address = {
+        "name": "Rūta J",
+        "line1": "Ozo g. 1",
+        "city": "Vilnius",
+        "postal_code": "07150",
+        "country": "LT",
+    }
+    agent, _ = guarded(
+        "Added.",
+        call("prepare_checkout", email="ruta@example.com", shipping_address=address),
+        call("view_cart"),
+        "Your total is 999.00 EUR.",  # invented: rewritten once, then the safe answer (the cart)
+        "It is 999.00 EUR in total.",
+    )
+    first = agent.turn(MERCHANT, None, "Please add the Blaze Gas Stove to my cart")  # 45.00 + shipping
+    checkout = agent.turn(MERCHANT, first.session_id, "I want to check out now, email ruta@example.com")
+    prepared = next(c for c in checkout.tool_calls if c.name == "prepare_checkout")
+    total = prepared.result["checkout"]["total"]
+    assert "999" not in checkout.reply and f"Total: €{total}" in checkout.reply  # the localized block
