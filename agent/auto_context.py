@@ -7,9 +7,10 @@ topic patterns say what the message is about. When it is a policy question, or a
 search, detail, comparison or add, the matching search tool runs before the model is
 called; a question about the cart gets the cart, an order question with the order id
 and the email the shopper wrote gets the order looked up, a request to add one product
-named by its id, or by title words that clearly pick one search result, adds it, a plain yes to a pending checkout or order change executes it, a quantity change or removal of a cart line the message clearly
-names (or of the only line) is made, and a shopper who asks for a person is handed over
-(the model then only words the reply). Each result enters the
+named by its id, or by title words that clearly pick one search result, adds it, a plain
+yes to a pending checkout or order change executes it, a quantity change or removal of a
+cart line the message clearly names (or of the only line) is made, and a shopper who asks
+for a person is handed over (the model then only words the reply). Each result enters the
 conversation exactly as a tool call and result would:
 labelled as store data, fenced like every tool result, recorded among the turn's calls.
 The model can still call the search tools to refine. The context is held to a token limit

@@ -26,7 +26,7 @@ from agent.claims import numbers_in, says_sold_out
 from agent.events import ToolCallRecord
 from agent.offline.render import Writer, join
 from agent.offline.text import fold
-from agent.safe_answer import base_title, writer_for
+from agent.safe_answer import base_title, product_records, writer_for
 
 CART_TOOLS = ("add_to_cart", "update_cart", "view_cart")
 
@@ -85,21 +85,10 @@ def _order(w: Writer, reply: str, record: ToolCallRecord) -> str:
     return join(*lines)
 
 
-def _products(records: list[ToolCallRecord]) -> dict[str, dict[str, Any]]:
-    """sku -> the latest product record the turn's results gave."""
-    found: dict[str, dict[str, Any]] = {}
-    for record in records:
-        result = record.result if isinstance(record.result, dict) else {}
-        for item in [result, *(result.get("results") or []), *(result.get("alternatives") or [])]:
-            if isinstance(item, dict) and isinstance(item.get("sku"), str) and item.get("title"):
-                found[item["sku"]] = item
-    return found
-
-
 def _sold_out(w: Writer, reply: str, records: list[ToolCallRecord]) -> str:
     if says_sold_out(reply):
         return ""
-    products = _products(records)
+    products = product_records(records)
     refused = [r for r in records if r.name == "add_to_cart" and "stock" in (r.error or "").lower()]
     skus = dict.fromkeys(str(r.arguments.get("sku", "")) for r in refused)
     lines = [w.t("not_added_stock", title=products.get(sku, {}).get("title", sku)) for sku in skus if sku]

@@ -95,14 +95,19 @@ def _from_record(w: Writer, record: ToolCallRecord) -> str | None:
     return None
 
 
-def _titles(records: list[ToolCallRecord]) -> dict[str, str]:
-    found: dict[str, str] = {}
+def product_records(records: list[ToolCallRecord]) -> dict[str, dict[str, Any]]:
+    """sku -> the latest product record (with a title) the records' results gave."""
+    found: dict[str, dict[str, Any]] = {}
     for record in records:
         result = record.result if isinstance(record.result, dict) else {}
         for item in [result, *(result.get("results") or []), *(result.get("alternatives") or [])]:
-            if isinstance(item, dict) and isinstance(item.get("sku"), str):
-                found.setdefault(item["sku"], str(item.get("title", item["sku"])))
+            if isinstance(item, dict) and isinstance(item.get("sku"), str) and item.get("title"):
+                found[item["sku"]] = item
     return found
+
+
+def _titles(records: list[ToolCallRecord]) -> dict[str, str]:
+    return {sku: str(item["title"]) for sku, item in product_records(records).items()}
 
 
 def _refusal(w: Writer, record: ToolCallRecord, titles: dict[str, str]) -> str | None:
