@@ -30,6 +30,7 @@ from typing import Any
 from agent import budget
 from agent.context import ToolContext
 from agent.llm import Message, ToolCall, ToolChoice, new_call_id
+from agent.offline.found import named_parts
 from agent.offline.intents import ExampleIndex, IntentClassifier
 from agent.offline.languages import available_languages, get_pack
 from agent.offline.model import intent_embedder
@@ -134,12 +135,16 @@ class Plan:
     """The write tools (:data:`agent.loop.WRITE_TOOLS`) this message asks for; None: not known, any.
     A weak model wanders into writes nobody asked for (an add after "what is in my cart?",
     a checkout after an off-topic question); the loop refuses those without running them."""
+    add_parts: tuple[str, ...] = ()
+    """The parts of an add naming several products ("the spork and the pot 750 ml"), one each:
+    the server adds each product a part clearly names (one of each), the model the rest."""
 
 
 def plan(text: str, lang: str, state: ConversationState, classifier: IntentClassifier) -> Plan:
     """What context the message needs, decided from its intent, topics and slots."""
     code = lang if lang in available_languages() else "en"
-    slots = extract(text, get_pack(code), set(state.last_results))
+    pack = get_pack(code)
+    slots = extract(text, pack, set(state.last_results))
     intent = classifier.classify(text, code, slots)
     name = intent.name if intent.sure else "unsure"
     asked_topics = topics(text, [code, "en"])
@@ -175,9 +180,15 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     prices = (_price(slots.min_price), _price(slots.max_price)) if phrased else (None, None)
     yes = confirmed_call(state.pending) if confirmed and state.pending is not None else None
     named = None
+    parts: tuple[str, ...] = ()
     if name == "add" and add is None and slots.query and not slots.refers and not confirmed:
-        named = (slots.query, slots.quantity or slots.spelled or 1, tuple(slots.colors))
-    return Plan(name, policy, product, choice, order, add, prices, reason, named, yes, edit, writes)
+        parts = tuple(named_parts(slots.query, pack.conjunctions))
+        many = slots.quantity or slots.spelled
+        if not parts:
+            named = (slots.query, many or 1, tuple(slots.colors))
+        elif many:
+            parts = ()  # "two of the spork and the pot": whose two is the model's to ask
+    return Plan(name, policy, product, choice, order, add, prices, reason, named, yes, edit, writes, parts)
 
 
 def confirmed_call(pending: Pending) -> tuple[str, dict[str, object]] | None:
@@ -266,6 +277,19 @@ def _names(words: str, record: dict[str, Any]) -> bool:
     return sum(1 for token in shared if not token.isdigit() and len(token) >= 3) >= 2
 
 
+def _parts_named(parts: tuple[str, ...], ctx: ToolContext, tools: dict[str, Tool]) -> list[str]:
+    """The products ``parts`` name, one per part that clearly names one search result; none
+    when two parts name the same product (a title with "and" in it, cut in two)."""
+    picked: list[str] = []
+    for part in parts:
+        looked = tools["search_products"].run(ctx, {"query": part, "limit": PRODUCTS})
+        results = [r for r in (looked.result or {}).get("results") or [] if isinstance(r, dict)]
+        pick = pick_by_name(part, results, []) if looked.error is None else None
+        if pick is not None and _names(part, pick):
+            picked.append(str(pick["sku"]))
+    return picked if len(set(picked)) == len(picked) else []
+
+
 def _named_only(outcome: ToolOutcome, text: str) -> ToolOutcome:
     """The search's results whose title shares a word with ``text`` (the message)."""
     if outcome.error is not None or not isinstance(outcome.result, dict):
@@ -315,6 +339,11 @@ def gather(
             pick = pick_by_name(words, results, list(colors)) if outcome.error is None else None
             if pick is not None and _names(words, pick):  # "add the Alu poles": the one result named
                 wanted.append(("add_to_cart", {"sku": str(pick["sku"]), "quantity": quantity}))
+        if name == "search_products" and found.add_parts and "add_to_cart" in tools:
+            wanted += [
+                ("add_to_cart", {"sku": sku, "quantity": 1})
+                for sku in _parts_named(found.add_parts, ctx, tools)
+            ]
         if name == "search_products" and found.intent in NAMING_INTENTS:
             outcome = _named_only(outcome, found.product_query)
             if not (outcome.result or {}).get("results"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agent.offline.plan import Context
@@ -39,11 +40,16 @@ def named_in_results(ctx: Context, results: list[Record]) -> Record | None:
 
 def split_items(ctx: Context) -> list[str]:
     """Several products named in one request ("the spork and the pot"), else an empty list."""
-    text = ctx.slots.query
+    return named_parts(ctx.slots.query, ctx.writer.pack.conjunctions)
+
+
+def named_parts(text: str, conjunctions: re.Pattern[str]) -> list[str]:
+    """``text`` cut at the language's conjunctions into the parts that hold content words,
+    when there are two or more of them; else an empty list."""
     folded = Folded.of(text)
     parts: list[str] = []
     pos = 0
-    for match in ctx.writer.pack.conjunctions.finditer(folded.text):
+    for match in conjunctions.finditer(folded.text):
         start, end = folded.original_span(match.start(), match.end())
         parts.append(text[pos:start])
         pos = end

@@ -187,3 +187,30 @@ def test_an_add_whose_words_fit_several_products_is_left_to_the_model(guarded: G
     agent, _ = guarded("Which Polar sleeping bag would you like?")
     result = agent.turn(MERCHANT, None, "Please add the Polar sleeping bag to my cart.")
     assert "add_to_cart" not in [c.name for c in result.tool_calls] and result.cart["lines"] == []
+
+
+def test_an_add_naming_two_products_by_title_adds_both(guarded: GuardedAgent) -> None:
+    agent, _ = guarded(call("add_to_cart", sku="STOVE-GAS", quantity=1), "Added both.")
+    result = agent.turn(
+        MERCHANT, None, "Please add the Blaze Gas Stove and the Lumen 200 Head Lamp to my cart."
+    )
+    # both added by the server, once each: the model's second add of the stove changes nothing
+    assert {line["sku"]: line["quantity"] for line in result.cart["lines"]} == {"STOVE-GAS": 1, "LAMP-200": 1}
+
+
+def test_a_multi_add_in_arabic_is_cut_at_the_conjunction() -> None:
+    from agent.offline.found import named_parts
+    from agent.offline.languages import get_pack
+
+    text = "Blaze Gas Stove و Lumen 200 Head Lamp"
+    assert named_parts(text, get_pack("ar").conjunctions) == ["Blaze Gas Stove", "Lumen 200 Head Lamp"]
+    assert named_parts("Blaze Gas Stove", get_pack("ar").conjunctions) == []
+
+
+def test_a_multi_add_with_a_quantity_or_a_vague_part_is_not_guessed(guarded: GuardedAgent) -> None:
+    agent, _ = guarded("How many of each would you like?")
+    result = agent.turn(MERCHANT, None, "Please add two Blaze Gas Stove and Lumen 200 Head Lamp to my cart.")
+    assert result.cart["lines"] == []
+    agent, _ = guarded("Which sleeping bag?")
+    vague = agent.turn(MERCHANT, None, "Please add the Blaze Gas Stove and a sleeping bag to my cart.")
+    assert [line["sku"] for line in vague.cart["lines"]] == ["STOVE-GAS"]  # only the clear one
