@@ -135,6 +135,10 @@ class Plan:
     """The write tools (:data:`agent.loop.WRITE_TOOLS`) this message asks for; None: not known, any.
     A weak model wanders into writes nobody asked for (an add after "what is in my cart?",
     a checkout after an off-topic question); the loop refuses those without running them."""
+    order_change: tuple[str, tuple[str, ...], int | None] | None = None
+    """(intent, the words cut at conjunctions, quantity) of a cancellation or return of the order looked up: the server
+    asks the order tool for the change to confirm (the order, or the lines the words clearly
+    name), so the shopper's yes on the next message has a change to carry out."""
     add_parts: tuple[str, ...] = ()
     """The parts of an add naming several products ("the spork and the pot 750 ml"), one each:
     the server adds each product a part clearly names (one of each), the model the rest."""
@@ -188,7 +192,11 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
             named = (slots.query, many or 1, tuple(slots.colors))
         elif many:
             parts = ()  # "two of the spork and the pot": whose two is the model's to ask
-    return Plan(name, policy, product, choice, order, add, prices, reason, named, yes, edit, writes, parts)
+    change = None
+    if name in ("cancel", "return") and order is not None and not confirmed:
+        words = tuple(named_parts(slots.query, pack.conjunctions)) or (slots.query,)
+        change = (name, words, slots.quantity or slots.spelled)
+    return Plan(name, policy, product, choice, order, add, prices, reason, named, yes, edit, writes, change, parts)
 
 
 def confirmed_call(pending: Pending) -> tuple[str, dict[str, object]] | None:
@@ -277,6 +285,32 @@ def _names(words: str, record: dict[str, Any]) -> bool:
     return sum(1 for token in shared if not token.isdigit() and len(token) >= 3) >= 2
 
 
+def _order_change(
+    change: tuple[str, tuple[str, ...], int | None], order: dict[str, object], looked: ToolOutcome, tools: dict[str, Tool]
+) -> tuple[str, dict[str, object]] | None:
+    """The first (unconfirmed) call of the cancellation or return ``change`` asks for: the whole
+    order when the words name none of its lines, the lines they clearly name, else None."""
+    intent, parts, quantity = change
+    words = " ".join(parts)
+    key = {"order_id": order["order_id"], "email": order["email"]}
+    if intent == "cancel":
+        return ("cancel_order", key) if "cancel_order" in tools else None
+    if "return_items" not in tools:
+        return None
+    lines = [x for x in ((looked.result or {}).get("order") or {}).get("items") or [] if isinstance(x, dict)]
+    if not lines:
+        return None
+    left = {str(x["sku"]): int(x["quantity"]) - int(x.get("returned_quantity") or 0) for x in lines}
+    if not words.strip() or all(score <= 0 for score, _line in by_name(words, lines)):
+        return "return_items", key  # "return order A1001": all of it
+    picked = [pick_by_name(part, lines, []) for part in parts]
+    skus = [str(p["sku"]) for p in picked if p is not None]
+    if len(skus) != len(parts) or len(set(skus)) != len(skus) or any(left.get(s, 0) <= 0 for s in skus):
+        return None  # a line named unclearly, twice, or already returned: the model asks
+    counts = {s: quantity if quantity and len(skus) == 1 and quantity <= left[s] else left[s] for s in skus}
+    return "return_items", {**key, "items": [{"sku": s, "quantity": n} for s, n in counts.items()]}
+
+
 def _parts_named(parts: tuple[str, ...], ctx: ToolContext, tools: dict[str, Tool]) -> list[str]:
     """The products ``parts`` name, one per part that clearly names one search result; none
     when two parts name the same product (a title with "and" in it, cut in two)."""
@@ -339,6 +373,9 @@ def gather(
             pick = pick_by_name(words, results, list(colors)) if outcome.error is None else None
             if pick is not None and _names(words, pick):  # "add the Alu poles": the one result named
                 wanted.append(("add_to_cart", {"sku": str(pick["sku"]), "quantity": quantity}))
+        if name == "lookup_order" and found.order_change is not None and outcome.error is None:
+            asked = _order_change(found.order_change, arguments, outcome, tools)
+            wanted += [asked] if asked is not None else []
         if name == "search_products" and found.add_parts and "add_to_cart" in tools:
             wanted += [
                 ("add_to_cart", {"sku": sku, "quantity": 1})

@@ -233,6 +233,10 @@ class TurnGuard:
             plan = replace(plan, writes=plan.writes - {"add_to_cart"})  # "make it 3" is done: no add
         if plan.confirmed and any(c.name == plan.confirmed[0] and o.error is None for c, o, _ in found):
             plan = replace(plan, writes=frozenset(), choice="auto")  # the yes is carried out: only words left
+        if plan.order_change is not None and any(
+            c.name in ("cancel_order", "return_items") and o.error is None for c, o, _ in found
+        ):
+            plan = replace(plan, writes=frozenset())  # the change is put to the shopper: only words left
         if any(c.name in WRITE_TOOLS and o.error is None for c, o, _ in found):
             plan = replace(plan, choice="auto")  # what the message asked for is done: no call forced
         records = []

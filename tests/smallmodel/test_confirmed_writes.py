@@ -68,3 +68,54 @@ def test_the_confirmed_call_is_rebuilt_from_what_the_shopper_saw() -> None:
     assert confirmed_call(Pending("checkout", 1, checkout_id="c9")) == ("place_order", {"checkout_id": "c9"})
     assert confirmed_call(Pending("action", 1, tool="some_other_write", key="{}")) is None
     assert confirmed_call(Pending("action", 1, tool="cancel_order", key="not json")) is None
+
+
+def _returned(db: Database, order_id: str) -> dict[str, int]:
+    with db.session() as session:
+        order = session.scalars(select(Order).where(Order.order_id == order_id)).one()
+        return {line.sku: line.returned_quantity for line in order.lines if line.returned_quantity}
+
+
+def test_a_cancellation_is_put_to_the_shopper_even_when_the_model_calls_nothing(
+    guarded: GuardedAgent, db: Database
+) -> None:
+    agent, _ = guarded("To cancel, I need your order id and email.", "OK.")
+    first = agent.turn(MERCHANT, None, "我想取消订单 A1002，邮箱是 mehmet@example.org。")
+    asked = [c for c in first.tool_calls if c.name == "cancel_order"]
+    assert len(asked) == 1 and asked[0].result["status"] == "needs_confirmation"
+    assert _status(db, "A1002") == "paid"  # nothing changes before the yes
+    agent.turn(MERCHANT, first.session_id, "是的，确认。")
+    assert _status(db, "A1002") == "cancelled"
+
+
+def test_a_return_of_one_named_item_asks_for_that_item_only(guarded: GuardedAgent, db: Database) -> None:
+    agent, _ = guarded(
+        call(
+            "return_items",
+            order_id="A1001",
+            email="ruta@example.com",
+            items=[{"sku": "TENT-ALP2-GRN", "quantity": 1}, {"sku": "FOOT-ALP2", "quantity": 1}],
+        ),  # fmt: skip
+        "Return the footprint for 39.00 EUR? Please confirm.",
+        "Done.",
+    )
+    text = "I'd like to return the Nordvik Footprint from order A1001. My email is ruta@example.com."
+    first = agent.turn(MERCHANT, None, text)
+    asked = [c for c in first.tool_calls if c.name == "return_items"]
+    assert len(asked) == 1 and asked[0].arguments["items"] == [{"sku": "FOOT-ALP2", "quantity": 1}]
+    agent.turn(MERCHANT, first.session_id, "Yes, go ahead.")
+    assert _returned(db, "A1001") == {"FOOT-ALP2": 1} and _status(db, "A1001") == "delivered"
+
+
+def test_a_return_naming_no_line_asks_for_the_whole_order_and_an_unclear_one_for_nothing(
+    guarded: GuardedAgent,
+) -> None:
+    agent, _ = guarded("Please confirm.")
+    whole = agent.turn(MERCHANT, None, "I want to return order A1001, email ruta@example.com.")
+    asked = [c for c in whole.tool_calls if c.name == "return_items"]
+    assert len(asked) == 1 and "items" not in asked[0].arguments
+    agent, _ = guarded("Which item would you like to return?")
+    unclear = agent.turn(
+        MERCHANT, None, "I want to return the Nordvik thing from order A1001, email ruta@example.com."
+    )
+    assert "return_items" not in [c.name for c in unclear.tool_calls]
