@@ -196,7 +196,9 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     if name in ("cancel", "return") and order is not None and not confirmed:
         words = tuple(named_parts(slots.query, pack.conjunctions)) or (slots.query,)
         change = (name, words, slots.quantity or slots.spelled)
-    return Plan(name, policy, product, choice, order, add, prices, reason, named, yes, edit, writes, change, parts)
+    return Plan(
+        name, policy, product, choice, order, add, prices, reason, named, yes, edit, writes, change, parts
+    )
 
 
 def confirmed_call(pending: Pending) -> tuple[str, dict[str, object]] | None:
@@ -286,7 +288,10 @@ def _names(words: str, record: dict[str, Any]) -> bool:
 
 
 def _order_change(
-    change: tuple[str, tuple[str, ...], int | None], order: dict[str, object], looked: ToolOutcome, tools: dict[str, Tool]
+    change: tuple[str, tuple[str, ...], int | None],
+    order: dict[str, object],
+    looked: ToolOutcome,
+    tools: dict[str, Tool],
 ) -> tuple[str, dict[str, object]] | None:
     """The first (unconfirmed) call of the cancellation or return ``change`` asks for: the whole
     order when the words name none of its lines, the lines they clearly name, else None."""
