@@ -6,6 +6,7 @@ settings all arrive here, so a test (or another merchant) simply builds another 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -75,6 +76,11 @@ class ToolContext:
     """The conversation so far, read-only: e.g. a coupon code must come from the shopper's words."""
     lookup_gate: Callable[[], bool] | None = None
     """Asked before each order lookup: False when the caller's address has used up its lookups."""
+
+    def shopper_wrote(self, text: str) -> bool:
+        """Did the shopper write ``text`` (as a whole word, any case) in this conversation?"""
+        pattern = re.compile(rf"(?<![A-Za-z0-9_.-]){re.escape(text)}(?![A-Za-z0-9_-])", re.IGNORECASE)
+        return any(m.role == "user" and pattern.search(m.content) for m in self.messages)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -43,10 +43,14 @@ class ReturnLine(BaseModel):
     quantity: int = Field(ge=1, le=99)
 
 
-def _email(email: str) -> str:
+def _email(ctx: ToolContext, email: str) -> str:
+    """``email`` when it is an address the shopper wrote or one verified in this conversation: a
+    model must not guess one (it would look up, or send a receipt to, somebody else)."""
     value = email.strip()
     if not EMAIL.match(value):
         raise ToolError(f"{value!r} is not an email address: ask the shopper for the email on the order")
+    if ctx.messages and value.lower() not in ctx.state.verified_emails and not ctx.shopper_wrote(value):
+        raise ToolError("the shopper has not given that email: ask them for their email, never guess one")
     return value
 
 
@@ -79,7 +83,7 @@ def prepare_checkout(
     """
     address = shipping_address.model_dump() if shipping_address else {}
     known = ctx.state.verified_emails[-1] if ctx.state.verified_emails else ""
-    mail = _email(email) if email else known
+    mail = _email(ctx, email) if email else known
     if not mail:
         raise ToolError("an email is needed for the order: ask the shopper for it, then call again")
     with ctx.transaction() as session:
@@ -169,7 +173,7 @@ def lookup_order(ctx: ToolContext, order_id: str, email: str) -> dict[str, Any]:
     _check_lookups(ctx)
     with ctx.transaction() as session:
         try:
-            result = orders.lookup(session, ctx.merchant_id, order_id, _email(email))
+            result = orders.lookup(session, ctx.merchant_id, order_id, _email(ctx, email))
         except NotFound:
             ctx.state.failed_lookups += 1
             raise
@@ -211,7 +215,7 @@ def cancel_order(ctx: ToolContext, order_id: str, email: str, reason: str = "") 
         email: the email on the order
         reason: why, in the shopper's words
     """
-    mail = _email(email)
+    mail = _email(ctx, email)
     with ctx.transaction() as session:
         order = _find_order(ctx, session, order_id, mail)
         if order.status not in orders.CANCELLABLE:
@@ -236,7 +240,7 @@ def return_items(
         email: the email on the order
         items: which SKUs and how many; leave out to return everything
     """
-    mail = _email(email)
+    mail = _email(ctx, email)
     wanted: dict[str, int] = {}
     for line in items or []:
         wanted[line.sku.strip()] = wanted.get(line.sku.strip(), 0) + line.quantity

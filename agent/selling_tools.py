@@ -10,7 +10,6 @@ be remembered.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -109,11 +108,6 @@ def find_promotions(ctx: ToolContext, sku: str | None = None) -> dict[str, Any]:
     return result
 
 
-def _typed_by_shopper(ctx: ToolContext, code: str) -> bool:
-    pattern = re.compile(rf"(?<![A-Za-z0-9_-]){re.escape(code)}(?![A-Za-z0-9_-])", re.IGNORECASE)
-    return any(m.role == "user" and pattern.search(m.content) for m in ctx.messages)
-
-
 def apply_coupon(
     ctx: ToolContext, code: Annotated[str, Field(min_length=1, max_length=60)]
 ) -> dict[str, Any]:
@@ -123,7 +117,7 @@ def apply_coupon(
         code: as the shopper wrote it
     """
     wanted = code.strip()
-    if not _typed_by_shopper(ctx, wanted):
+    if not ctx.shopper_wrote(wanted):
         raise ToolError(
             "apply_coupon only takes a code the shopper wrote in this conversation: ask them for their code"
         )

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from agent.context import ToolContext
+from agent.llm import Message
 from agent.state import Pending
 from agent.toolkit import DATA_LABEL, ToolOutcome
 from agent.tools import TOOLS, TOOLS_BY_NAME
@@ -204,6 +205,24 @@ def test_lookup_order_needs_the_right_email_and_marks_it_verified(ctx: ToolConte
     result = ok(ctx, "lookup_order", order_id="#A1001", email="Ruta@Example.com")
     assert result["order"]["status"] == "delivered" and result["order"]["tracking_number"] == "CE482913305EE"
     assert ctx.state.verified_emails == ["ruta@example.com"]
+
+
+def test_an_email_the_shopper_never_wrote_is_refused_before_any_lookup(ctx: ToolContext) -> None:
+    ctx.messages = [Message("user", "What is in order A1001?")]
+    for name, args in (
+        ("lookup_order", {"order_id": "A1001", "email": "ruta@example.com"}),
+        ("cancel_order", {"order_id": "A1002", "email": "mehmet@example.org"}),
+        ("return_items", {"order_id": "A1001", "email": "ruta@example.com"}),
+    ):
+        refused = run(ctx, name, **args)
+        assert refused.error is not None and "ask them for their email" in refused.error
+        assert "example" not in refused.error  # the guessed address is not echoed to the model
+    assert ctx.state.failed_lookups == 0 and ctx.state.pending is None
+    ctx.messages.append(Message("user", "It is Ruta@example.com."))
+    assert ok(ctx, "lookup_order", order_id="A1001", email="ruta@example.com")["order"]["order_id"] == "A1001"
+    ctx.messages.append(Message("user", "Now what about order A1003?"))
+    verified = run(ctx, "lookup_order", order_id="A1003", email="ruta@example.com")  # verified above
+    assert verified.error == "no order matches that order id and email"
 
 
 def test_lookup_order_stops_after_repeated_failures(ctx: ToolContext) -> None:

@@ -73,7 +73,7 @@ def test_offer_beyond_the_limit_is_refused_and_logged(store: Database, make_agen
 
 
 def test_offers_belong_to_their_conversation(tool_ctx: Callable[..., ToolContext]) -> None:
-    mine = tool_ctx("better price?")
+    mine = tool_ctx("better price? I am x@example.com")  # an email the shopper wrote
     assert TOOLS_BY_NAME["make_offer"].run(mine, {"sku": "TENT-TRAIL3", "percent": 10}).error is None
     other = tool_ctx(session_id="someone-else-0000001")
     with other.transaction() as s:
