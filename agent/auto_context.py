@@ -10,7 +10,11 @@ and the email the shopper wrote gets the order looked up, a request to add one p
 named by its id, or by title words that clearly pick one search result, adds it, a plain
 yes to a pending checkout or order change executes it, a quantity change or removal of a
 cart line the message clearly names (or of the only line) is made, and a shopper who asks
-for a person is handed over (the model then only words the reply). Each result enters the
+for a person is handed over (the model then only words the reply). A cancellation or return
+with the order id and email is put to the shopper (the order, or the lines named), an add naming
+several products adds each one clearly named, a recommendation question gets the named
+product's (or the cart's) recommendations, and a wishlist item named for removal or for the
+cart is removed or moved. Each result enters the
 conversation exactly as a tool call and result would:
 labelled as store data, fenced like every tool result, recorded among the turn's calls.
 The model can still call the search tools to refine. The context is held to a token limit
@@ -37,6 +41,7 @@ from agent.offline.model import intent_embedder
 from agent.offline.policy import fallback_query, search_query, topics
 from agent.offline.refs import Similarity, by_name, pick_by_name, tokens
 from agent.offline.slots import extract
+from agent.offline.text import fold
 from agent.state import ConversationState, Pending
 from agent.toolkit import Tool, ToolOutcome
 from shop.embedders import Embedder
@@ -140,6 +145,9 @@ class Plan:
     asks the order tool for the change to confirm (the order, or the lines the words clearly
     name), so the shopper's yes on the next message has a change to carry out."""
     add_parts: tuple[str, ...] = ()
+    wishlist_change: tuple[str, str, tuple[str, ...]] | None = None
+    """(tool, words, colours) of a removal from the wishlist or a move to the cart: made by the
+    server when the words clearly name one product on the wishlist."""
     """The parts of an add naming several products ("the spork and the pot 750 ml"), one each:
     the server adds each product a part clearly names (one of each), the model the rest."""
 
@@ -196,8 +204,29 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     if name in ("cancel", "return") and order is not None and not confirmed:
         words = tuple(named_parts(slots.query, pack.conjunctions)) or (slots.query,)
         change = (name, words, slots.quantity or slots.spelled)
+    wish = None
+    if name == "wishlist" and not confirmed:
+        folded = fold(text)
+        for action, tool in (("remove", "remove_from_wishlist"), ("move", "move_wishlist_to_cart")):
+            if any(p.search(folded) for p in pack.phrases.get(f"wishlist_{action}", ())):
+                wish = (tool, slots.query, tuple(slots.colors))
+                break
     return Plan(
-        name, policy, product, choice, order, add, prices, reason, named, yes, edit, writes, change, parts
+        name,
+        policy,
+        product,
+        choice,
+        order,
+        add,
+        prices,
+        reason,
+        named,
+        yes,
+        edit,
+        writes,
+        change,
+        parts,
+        wish,
     )
 
 
@@ -316,6 +345,21 @@ def _order_change(
     return "return_items", {**key, "items": [{"sku": s, "quantity": n} for s, n in counts.items()]}
 
 
+def _wishlist_call(
+    change: tuple[str, str, tuple[str, ...]],
+    ctx: ToolContext,
+    tools: dict[str, Tool],
+    similar: Similarity | None,
+) -> tuple[str, dict[str, object]]:
+    """The removal or move ``change`` asks for, or the wishlist to show when its words name no
+    one product on it (the product is never guessed)."""
+    tool, words, colors = change
+    shown = tools["view_wishlist"].run(ctx, {})
+    items = [x for x in (shown.result or {}).get("wishlist") or [] if isinstance(x, dict)]
+    pick = pick_by_name(words, items, list(colors), similar) if items and words.strip() else None
+    return (tool, {"sku": str(pick["sku"])}) if pick is not None else ("view_wishlist", {})
+
+
 def _parts_named(parts: tuple[str, ...], ctx: ToolContext, tools: dict[str, Tool]) -> list[str]:
     """The products ``parts`` name, one per part that clearly names one search result; none
     when two parts name the same product (a title with "and" in it, cut in two)."""
@@ -365,6 +409,10 @@ def gather(
         wanted.append(found.confirmed)
     if found.edit is not None and "view_cart" in tools and "update_cart" in tools:
         wanted.append(_edit_call(found.edit, ctx, tools, similar))
+    if found.wishlist_change is not None and {"view_wishlist", found.wishlist_change[0]} <= tools.keys():
+        wanted.append(_wishlist_call(found.wishlist_change, ctx, tools, similar))
+    if found.intent == "recommend" and not found.product_query and "recommend" in tools:
+        wanted.append(("recommend", {}))  # "what else do I need?": for the cart
     if found.intent == "handoff" and "handoff_to_human" in tools:
         wanted.append(("handoff_to_human", {"reason": found.handoff_reason}))
     out: list[tuple[ToolCall, ToolOutcome, str]] = []
@@ -388,8 +436,19 @@ def gather(
             ]
         if name == "search_products" and found.intent in NAMING_INTENTS:
             outcome = _named_only(outcome, found.product_query)
-            if not (outcome.result or {}).get("results"):
+            named = [r for r in (outcome.result or {}).get("results") or [] if isinstance(r, dict)]
+            if not named:
+                if found.intent == "recommend" and "recommend" in tools:
+                    wanted.append(("recommend", {}))  # no product named: for the cart
                 continue
+            pick = pick_by_name(found.product_query, named, [])
+            if (
+                found.intent == "recommend"
+                and "recommend" in tools
+                and pick is not None
+                and _names(found.product_query, pick)
+            ):
+                wanted.append(("recommend", {"sku": str(pick["sku"])}))  # "what goes with the Mini Stove?"
         if name == "search_policies" and outcome.error is None:
             passages = list((outcome.result or {}).get("passages") or [])
             code = lang if lang in available_languages() else "en"

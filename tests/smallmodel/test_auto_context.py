@@ -158,8 +158,9 @@ def _contents(messages: list[Any]) -> str:
 def test_a_feature_message_naming_a_product_gets_it_and_only_it(guarded: GuardedAgent) -> None:
     agent, model = guarded("It goes well with a pot.", "Your wishlist is empty.")
     named = agent.turn(MERCHANT, None, "What goes well with the Blaze Gas Stove?")
-    assert [c.name for c in named.tool_calls] == ["search_products"]
-    shown = [m for m in model.sent[0].messages if m.role == "tool"][-1].content
+    assert [c.name for c in named.tool_calls] == ["search_products", "recommend"]
+    assert named.tool_calls[1].arguments == {"sku": "STOVE-GAS"}  # what goes with it, asked by the server
+    shown = [m for m in model.sent[0].messages if m.role == "tool"][0].content
     assert "STOVE-GAS" in shown and "TENT-" not in shown  # only products the message names
     plain = agent.turn(MERCHANT, named.session_id, "Show my wishlist.")
     assert plain.tool_calls == []  # no product named: no unrelated products in the prompt
@@ -214,3 +215,31 @@ def test_a_multi_add_with_a_quantity_or_a_vague_part_is_not_guessed(guarded: Gua
     agent, _ = guarded("Which sleeping bag?")
     vague = agent.turn(MERCHANT, None, "Please add the Blaze Gas Stove and a sleeping bag to my cart.")
     assert [line["sku"] for line in vague.cart["lines"]] == ["STOVE-GAS"]  # only the clear one
+
+
+def test_a_wishlist_item_named_for_removal_is_removed_by_the_server(guarded: GuardedAgent) -> None:
+    agent, _ = guarded(
+        call("save_to_wishlist", sku="STOVE-GAS"),
+        "Saved.",
+        call("save_to_wishlist", sku="LAMP-200"),
+        "Saved.",
+        call("search_products", query="stove"),  # a small model searches instead of removing
+        "Done.",
+        "Which one?",
+    )
+    first = agent.turn(MERCHANT, None, "Please save the Blaze Gas Stove to my wishlist.")
+    agent.turn(MERCHANT, first.session_id, "Also save the Lumen 200 Head Lamp on my wishlist.")
+    removed = agent.turn(MERCHANT, first.session_id, "Remove the stove from my wishlist.")
+    gone = [c for c in removed.tool_calls if c.name == "remove_from_wishlist"]
+    assert len(gone) == 1 and gone[0].arguments == {"sku": "STOVE-GAS"}
+    assert [x["sku"] for x in gone[0].result["wishlist"]] == ["LAMP-200"]
+    unclear = agent.turn(MERCHANT, first.session_id, "Remove the tent from my wishlist.")
+    assert "remove_from_wishlist" not in [c.name for c in unclear.tool_calls]  # never guessed
+
+
+def test_a_recommendation_naming_no_product_is_asked_for_the_cart(guarded: GuardedAgent) -> None:
+    agent, _ = guarded("Added.", "You could add a head lamp.")
+    first = agent.turn(MERCHANT, None, "Please add STOVE-GAS to my cart")
+    asked = agent.turn(MERCHANT, first.session_id, "What else should I buy to go with my cart?")
+    recommended = [c for c in asked.tool_calls if c.name == "recommend"]
+    assert len(recommended) == 1 and recommended[0].arguments == {} and recommended[0].error is None
