@@ -12,7 +12,8 @@ in the shopper's language, to append to the reply:
 - a prepared checkout: its total (else the checkout summary);
 - a placed order: its order id (else the confirmation line);
 - a looked-up order: its status and tracking number (else the status or tracking line);
-- an add refused for stock, or a sold-out product the reply names: that it is sold out.
+- an add refused for stock, or a sold-out product the reply names: that it is sold out;
+- an applied coupon: what it takes off the cart now.
 
 Every appended figure comes from a tool result, so nothing unsupported is added.
 """
@@ -25,6 +26,7 @@ from typing import Any
 from agent.claims import numbers_in, says_sold_out
 from agent.events import ToolCallRecord
 from agent.offline.render import Writer, join
+from agent.offline.selling import coupon_saving
 from agent.offline.text import fold
 from agent.safe_answer import base_title, product_records, writer_for
 
@@ -85,6 +87,13 @@ def _order(w: Writer, reply: str, record: ToolCallRecord) -> str:
     return join(*lines)
 
 
+def _coupon(w: Writer, reply: str, record: ToolCallRecord) -> str:
+    result = record.result if isinstance(record.result, dict) else {}
+    if record.error is not None or _states_amount(reply, result.get("cart_discount_now")):
+        return ""
+    return coupon_saving(w, result)
+
+
 def _sold_out(w: Writer, reply: str, records: list[ToolCallRecord]) -> str:
     if says_sold_out(reply):
         return ""
@@ -116,5 +125,8 @@ def missing(reply: str, records: list[ToolCallRecord], lang: str) -> str:
     looked = _latest(records, ("lookup_order",))
     if looked is not None:
         parts.append(_order(w, reply, looked))
+    coupon = _latest(records, ("apply_coupon",))
+    if coupon is not None:
+        parts.append(_coupon(w, reply, coupon))
     parts.append(_sold_out(w, reply, records))
     return join(*(p for p in parts if p))

@@ -3,7 +3,8 @@
 The offline engine's templates write it in the shopper's language (English where there
 is no template pack): a policy question gets the best sentences of the retrieved policy
 quoted verbatim, a checkout its summary, a cart its lines and subtotal, an order its
-status, a search its top products with store prices and stock. Nothing retrieved that
+status, a search its top products with store prices and stock, an applied coupon what it
+saves, promotions, recommendations and the wishlist their lists. Nothing retrieved that
 answers the turn means ``None``: the caller then says it does not know.
 """
 
@@ -13,9 +14,11 @@ import re
 from typing import Any
 
 from agent.events import ToolCallRecord
+from agent.offline.history import WISHLIST_TOOLS
 from agent.offline.languages import available_languages, get_pack
 from agent.offline.policy import quote
 from agent.offline.render import Writer, join
+from agent.offline.selling import coupon_text, promotions_text, recommend_text, wishlist_text
 from agent.offline.text import fold
 
 SHOWN_PRODUCTS = 3
@@ -90,6 +93,15 @@ def _from_record(w: Writer, record: ToolCallRecord) -> str | None:
     if record.name == "get_product" and result.get("sku"):
         return w.t("details_title", title=result.get("title", ""), sku=result["sku"],
                    price=w.money(result.get("price"), result.get("currency")), stock=w.stock(result))  # fmt: skip
+    if record.name == "apply_coupon" and isinstance(result.get("applied"), dict):
+        return coupon_text(w, str(record.arguments.get("code", "")).upper(), result)
+    if record.name == "find_promotions":
+        return promotions_text(w, result)
+    if record.name == "recommend":
+        return recommend_text(w, result)
+    if record.name in WISHLIST_TOOLS and isinstance(result.get("wishlist"), list):
+        sku = str(record.arguments.get("sku", ""))
+        return wishlist_text(w, record.name, result, sku, sku)
     if record.name == "handoff_to_human":
         return w.t("handoff_done", contact=str(result.get("contact") or "-"))
     return None

@@ -339,7 +339,7 @@ class TurnGuard:
             elif not problems and not _written_call(draft):
                 checked.text = draft
             else:
-                kept = claims.without(draft, problems)
+                kept = "" if _written_call(draft) else claims.without(draft, problems)  # no JSON to a shopper
                 if sum(ch.isalpha() for ch in kept) >= MIN_KEPT_LETTERS:
                     checked.text = kept
                     checked.actions.append("cut")

@@ -23,7 +23,7 @@ from agent.offline.found import SHOWN, named_in_results, records_in, referenced
 from agent.offline.history import WISHLIST_TOOLS
 from agent.offline.plan import Context, Step
 from agent.offline.refs import Record, pick_by_name
-from agent.offline.render import join
+from agent.offline.render import Writer, join
 from agent.offline.slots import EMAIL
 from agent.offline.text import fold
 from agent.offline.understand import content_words
@@ -105,13 +105,12 @@ def _title(ctx: Context, sku: str) -> str:
     return str(ctx.conv.products().get(sku, {}).get("title", sku))
 
 
-def _money(ctx: Context, result: dict[str, Any], key: str) -> str:
-    return ctx.writer.money(result.get(key), result.get("currency"))
+def _money(w: Writer, result: dict[str, Any], key: str) -> str:
+    return w.money(result.get(key), result.get("currency"))
 
 
 # -- promotions and coupons ------------------------------------------------------------------
-def _promotion_line(ctx: Context, promo: dict[str, Any], currency: Any) -> str:
-    w = ctx.writer
+def _promotion_line(w: Writer, promo: dict[str, Any], currency: Any) -> str:
     label = str(promo.get("label") or "")
     if label and detect_language(label, w.lang) == w.lang:
         line = label
@@ -143,19 +142,21 @@ def promotions(ctx: Context) -> Step:
     event = found[-1]
     if event.error or event.result is None:
         return Step.say(w.t("error", error=event.error))
-    result = event.result
+    return Step.say(promotions_text(w, event.result))
+
+
+def promotions_text(w: Writer, result: dict[str, Any]) -> str:
+    """find_promotions' result, as said to the shopper."""
     listed = [p for p in result.get("promotions") or [] if isinstance(p, dict)]
     product = result.get("product") if isinstance(result.get("product"), dict) else None
     if not listed:
         key = "promotions_none_product" if product else "promotions_none"
-        return Step.say(w.t(key, title=(product or {}).get("title", "")))
+        return w.t(key, title=(product or {}).get("title", ""))
     head = w.t("promotions_product", title=product.get("title", "")) if product else w.t("promotions_header")
-    lines = [_promotion_line(ctx, p, result.get("currency")) for p in listed]
+    lines = [_promotion_line(w, p, result.get("currency")) for p in listed]
     saving = result.get("cart_discount_now")
-    tail = (
-        w.t("promotions_cart", amount=_money(ctx, result, "cart_discount_now")) if _positive(saving) else ""
-    )
-    return Step.say(join(head, lines, tail))
+    tail = w.t("promotions_cart", amount=_money(w, result, "cart_discount_now")) if _positive(saving) else ""
+    return join(head, lines, tail)
 
 
 def _positive(value: Any) -> bool:
@@ -180,16 +181,23 @@ def coupon(ctx: Context) -> Step:
     if event.error or event.result is None:
         key = "coupon_used" if event.error and "already used" in event.error else "coupon_invalid"
         return Step.say(w.t(key, code=code))
-    result = event.result
+    return Step.say(coupon_text(w, code, event.result))
+
+
+def coupon_text(w: Writer, code: str, result: dict[str, Any]) -> str:
+    """apply_coupon's result, as said to the shopper: the promotion and what it saves now."""
     described = result.get("applied")
     promo: dict[str, Any] = described if isinstance(described, dict) else {}
-    line = _promotion_line(ctx, {**promo, "code": None}, result.get("currency")).removeprefix("- ")
+    line = _promotion_line(w, {**promo, "code": None}, result.get("currency")).removeprefix("- ")
     head = w.t("coupon_applied", code=code, promotion=line)
-    if _positive(result.get("cart_discount_now")):
-        tail = w.t("coupon_saving", amount=_money(ctx, result, "cart_discount_now"))
-    else:
-        tail = w.t("coupon_later")
-    return Step.say(join(head, tail))
+    return join(head, coupon_saving(w, result) or w.t("coupon_later"))
+
+
+def coupon_saving(w: Writer, result: dict[str, Any]) -> str:
+    """What an applied coupon takes off the cart now ('' when nothing yet)."""
+    if not _positive(result.get("cart_discount_now")):
+        return ""
+    return w.t("coupon_saving", amount=_money(w, result, "cart_discount_now"))
 
 
 # -- offers ----------------------------------------------------------------------------------
@@ -238,8 +246,8 @@ def _offer_made(ctx: Context, event: Any) -> Step:
     values = {
         "percent": details.get("percent", ""),
         "title": details.get("title", ""),
-        "price": _money(ctx, result, "price_with_offer"),
-        "old": _money(ctx, result, "price"),
+        "price": _money(w, result, "price_with_offer"),
+        "old": _money(w, result, "price"),
     }
     asked = _percent(ctx)
     key = "offer_lower" if asked and asked > _whole(details.get("percent")) else "offer_made"
@@ -266,7 +274,11 @@ def recommend(ctx: Context) -> Step:
             if "nothing to recommend" in (event.error or "")
             else w.t("error", error=event.error)
         )
-    result = event.result
+    return Step.say(recommend_text(w, event.result))
+
+
+def recommend_text(w: Writer, result: dict[str, Any]) -> str:
+    """recommend's result, as said to the shopper."""
     sections = []
     for key in ("bought_together", "goes_with", "similar"):
         records = records_in(result, key)
@@ -275,9 +287,9 @@ def recommend(ctx: Context) -> Step:
                 [w.t(f"recommend_{key}")] + [w.product_line(r, with_stock=False) for r in records]
             )
     if not sections:
-        return Step.say(w.t("recommend_none"))
+        return w.t("recommend_none")
     head = w.t("recommend_for", title=(result.get("for") or {}).get("title", ""))
-    return Step.say(join(head, *sections, w.t("pick_prompt")))
+    return join(head, *sections, w.t("pick_prompt"))
 
 
 # -- wishlist --------------------------------------------------------------------------------
@@ -332,19 +344,24 @@ def _wishlist_reply(ctx: Context, event: Any) -> Step:
     w = ctx.writer
     if event.error or event.result is None:
         return Step.say(w.t("error", error=event.error))
-    result = event.result
     sku = str(event.arguments.get("sku", ""))
+    return Step.say(wishlist_text(w, event.name, event.result, _title(ctx, sku), sku))
+
+
+def wishlist_text(w: Writer, tool: str, result: dict[str, Any], title: str, sku: str = "") -> str:
+    """A wishlist tool's result, as said to the shopper: what changed (``title`` when the
+    product is no longer listed), then the list or the cart."""
     items = records_in(result, "wishlist")
-    title = next((str(r.get("title")) for r in items if r.get("sku") == sku), _title(ctx, sku))
+    title = next((str(r.get("title")) for r in items if sku and r.get("sku") == sku), title)
     head = {
         "save_to_wishlist": w.t("wishlist_saved", title=title),
         "remove_from_wishlist": w.t("wishlist_removed", title=title),
         "move_wishlist_to_cart": w.t("wishlist_moved", title=title),
-    }.get(event.name, "")
+    }.get(tool, "")
     listing = (
         [w.t("wishlist_header")] + [w.product_line(r) for r in items] if items else [w.t("wishlist_empty")]
     )
-    cart = result.get("cart") if event.name == "move_wishlist_to_cart" else None
+    cart = result.get("cart") if tool == "move_wishlist_to_cart" else None
     link = result.get("share_link")
     share = w.t("wishlist_share", link=link) if link and items else ""
-    return Step.say(join(head, w.cart_block(cart) if isinstance(cart, dict) else listing, share))
+    return join(head, w.cart_block(cart) if isinstance(cart, dict) else listing, share)

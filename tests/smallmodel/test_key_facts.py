@@ -106,3 +106,14 @@ def test_a_safe_answer_showing_the_cart_still_gets_the_waiting_checkout(guarded:
     prepared = next(c for c in checkout.tool_calls if c.name == "prepare_checkout")
     total = prepared.result["checkout"]["total"]
     assert "999" not in checkout.reply and f"Total: €{total}" in checkout.reply  # the localized block
+
+
+def test_an_applied_coupon_needs_what_it_takes_off_now() -> None:
+    applied = {"label": "Welcome code: 10% off orders over 50 EUR", "kind": "percent", "value": "10",
+               "min_spend": "50.00", "code": "WELCOME10"}  # fmt: skip
+    result = {"applied": applied, "cart_discount_now": "17.90", "currency": "EUR", "cart": {"lines": []}}
+    coupon = ToolCallRecord("apply_coupon", {"code": "WELCOME10"}, result)
+    assert "17.90" in missing("Your coupon is applied!", [coupon], "en")
+    assert missing("WELCOME10 takes 17.90 EUR off.", [coupon], "en") == ""
+    later = ToolCallRecord("apply_coupon", {"code": "WELCOME10"}, {**result, "cart_discount_now": "0.00"})
+    assert missing("Your coupon is applied!", [later], "en") == ""  # nothing off yet: nothing to state

@@ -193,3 +193,26 @@ def test_an_off_topic_answer_with_an_invented_figure_becomes_the_stores_refusal(
     assert "10" not in weather.reply and "shopping assistant" in weather.reply
     polite = agent.turn(MERCHANT, weather.session_id, "What will the weather be like in Vilnius tomorrow?")
     assert polite.reply == "Sunny, I hope!"  # no figure: the model's own words stay
+
+
+def test_feature_results_have_a_safe_answer_in_the_shoppers_language() -> None:
+    from agent.events import ToolCallRecord
+    from agent.safe_answer import safe_answer
+
+    lantern = {"sku": "LT-LANTERN", "title": "Lumora Camp Lantern 500", "price": "44.90", "currency": "EUR",
+               "in_stock": True}  # fmt: skip
+    wishlist = ToolCallRecord("view_wishlist", {}, {"wishlist": [lantern], "share_link": None})
+    assert "Lumora Camp Lantern 500" in (safe_answer("اعرض قائمة أمنياتي", "ar", [wishlist], False) or "")
+    promos = {"promotions": [{"label": "10% off tents", "kind": "percent", "value": "10"}], "currency": "EUR"}
+    found = ToolCallRecord("find_promotions", {}, promos)
+    assert "10% off tents" in (safe_answer("Any discounts?", "en", [found], False) or "")
+    recommended = {"for": {"title": "Blaze Gas Stove"}, "goes_with": [lantern], "currency": "EUR"}
+    goes = ToolCallRecord("recommend", {"sku": "STOVE-GAS"}, recommended)
+    assert "Lumora Camp Lantern 500" in (safe_answer("What goes with it?", "en", [goes], False) or "")
+
+
+def test_a_call_of_an_unknown_tool_written_as_the_answer_is_never_sent(guarded: GuardedAgent) -> None:
+    written = '```json {"name": "عرض الطلب", "arguments": {}} ```'  # a name no tool has
+    agent, _ = guarded(written, written)
+    result = agent.turn(MERCHANT, None, "Tell me something nice about your shop, please.")
+    assert "```" not in result.reply and "arguments" not in result.reply and result.reply.strip()
