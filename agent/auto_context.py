@@ -411,6 +411,8 @@ def gather(
         wanted.append(_edit_call(found.edit, ctx, tools, similar))
     if found.wishlist_change is not None and {"view_wishlist", found.wishlist_change[0]} <= tools.keys():
         wanted.append(_wishlist_call(found.wishlist_change, ctx, tools, similar))
+    if found.intent == "promotions" and "find_promotions" in tools:
+        wanted.append(("find_promotions", {}))  # "any discounts now?": the store's list, not a guess
     if found.intent == "recommend" and not found.product_query and "recommend" in tools:
         wanted.append(("recommend", {}))  # "what else do I need?": for the cart
     if found.intent == "handoff" and "handoff_to_human" in tools:

@@ -200,8 +200,9 @@ def repair(
             if target in args or target in fixed:
                 continue
             notes.append(f"argument {key!r} was read as {target!r}")
-        if value is None and target not in parameters.get("required", []):
-            continue
+        blank = value is None or (isinstance(value, str) and not value.strip())
+        if blank and target not in parameters.get("required", []):
+            continue  # find_promotions(sku="") means no product: as if left out
         coerced = _coerce(value, props[target]) if isinstance(props[target], dict) else value
         if coerced != value or type(coerced) is not type(value):
             notes.append(f"{target} {value!r} was read as {coerced!r}")

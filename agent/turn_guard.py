@@ -32,6 +32,7 @@ from pathlib import Path
 
 from agent import auto_context, budget, claims, key_facts, resilience
 from agent.context import ToolContext
+from agent.echoes import notes_of, without_notes
 from agent.events import AgentEvent, EventSink, ToolCallRecord
 from agent.llm import ChatModel, Message, ModelError, ToolCall, ToolChoice, ToolSpec, Usage
 from agent.loop import WRITE_TOOLS, Choosing
@@ -305,7 +306,12 @@ class TurnGuard:
         left = [requests_left]
         question = next((m.content for m in reversed(history) if m.role == "user"), "")
         evidence = claims.Evidence.of(history, [r.result for r in records if r.error is None])
-        checked = Checked(draft)
+        notes = notes_of(records)
+        unnoted = without_notes(draft, notes)
+        checked = Checked(unnoted)
+        if unnoted != draft:  # the model repeated the server's instructions to it
+            draft = unnoted
+            checked.actions.append("notes_removed")
         lang = state.lang or "en"
         safe = safe_answer(question, lang, records, policy_first=bool(plan and plan.policy_query))
         if plan is not None and plan.intent == "off_topic" and _stray_numbers(draft, evidence):
@@ -324,6 +330,7 @@ class TurnGuard:
             prompt = opening(before) + [Message("assistant", draft), Message("user", note)]
             try:
                 text, usage = self._ask(model, prompt, specs, deadline_in(), left)
+                text = without_notes(text, notes)
                 checked.usage += usage
                 checked.actions.append("regenerated")
             except ModelError:

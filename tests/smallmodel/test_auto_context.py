@@ -243,3 +243,10 @@ def test_a_recommendation_naming_no_product_is_asked_for_the_cart(guarded: Guard
     asked = agent.turn(MERCHANT, first.session_id, "What else should I buy to go with my cart?")
     recommended = [c for c in asked.tool_calls if c.name == "recommend"]
     assert len(recommended) == 1 and recommended[0].arguments == {} and recommended[0].error is None
+
+
+def test_a_question_about_discounts_gets_the_stores_promotions(guarded: GuardedAgent) -> None:
+    agent, _ = guarded("We have a few offers.")
+    asked = agent.turn(MERCHANT, None, "Are there any discounts or promotions right now?")
+    assert [c.name for c in asked.tool_calls][-1:] == ["find_promotions"]
+    assert asked.tool_calls[-1].error is None

@@ -81,6 +81,14 @@ def test_schema_coercions() -> None:
     compare = TOOLS_BY_NAME["compare_products"].spec.parameters
     listed = repair(ToolCall("c", "compare_products", {"skus": "BAG-SYN-0, BAG-DOWN-5"}), compare, {})
     assert listed.arguments == {"skus": ["BAG-SYN-0", "BAG-DOWN-5"]}
+    promotions = TOOLS_BY_NAME["find_promotions"].spec.parameters
+    assert (
+        repair(ToolCall("c", "find_promotions", {"sku": " "}), promotions, {}).arguments == {}
+    )  # no product
+    required = repair(
+        ToolCall("c", "get_product", {"sku": ""}), TOOLS_BY_NAME["get_product"].spec.parameters, {}
+    )
+    assert required.arguments == {"sku": ""}  # a required id stays for the tool to refuse
     assert tool_name("search_product", NAMES) == "search_products"
     assert tool_name("delete_everything", NAMES) is None
 
