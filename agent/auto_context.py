@@ -36,7 +36,7 @@ from agent.context import ToolContext
 from agent.llm import Message, ToolCall, ToolChoice, new_call_id
 from agent.offline.found import named_parts
 from agent.offline.intents import ExampleIndex, IntentClassifier
-from agent.offline.languages import available_languages, get_pack
+from agent.offline.languages import LanguagePack, available_languages, get_pack
 from agent.offline.model import intent_embedder
 from agent.offline.policy import fallback_query, search_query, topics
 from agent.offline.refs import Similarity, by_name, pick_by_name, tokens
@@ -186,7 +186,7 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
     wanted = 0 if name == "remove" else slots.quantity or slots.spelled or slots.loose
     if name in ("update", "remove") and not confirmed and wanted is not None:
         if not (slots.clear or slots.all_items):
-            edit = CartEdit(wanted, slots.query, tuple(slots.codes), tuple(slots.colors))
+            edit = CartEdit(wanted, _naming(text, pack, name), tuple(slots.codes), tuple(slots.colors))
     reason = " ".join(text.split())[:HANDOFF_REASON_CHARS] if name == "handoff" else ""
     phrased = product and slots.price_phrased  # "costs 1.00 EUR" quoted by a shopper is no budget
     prices = (_price(slots.min_price), _price(slots.max_price)) if phrased else (None, None)
@@ -209,7 +209,7 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
         folded = fold(text)
         for action, tool in (("remove", "remove_from_wishlist"), ("move", "move_wishlist_to_cart")):
             if any(p.search(folded) for p in pack.phrases.get(f"wishlist_{action}", ())):
-                wish = (tool, slots.query, tuple(slots.colors))
+                wish = (tool, _naming(text, pack, name), tuple(slots.colors))
                 break
     return Plan(
         name,
@@ -228,6 +228,12 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
         parts,
         wish,
     )
+
+
+def _naming(text: str, pack: LanguagePack, intent: str) -> str:
+    """The words of ``text`` that may name a product, without the intent's own ("remove",
+    "احذف"): they would blur a match by meaning ("الصفارة" is the Safety Whistle)."""
+    return extract(text, pack, drop=pack.keywords.get(intent, ()) + pack.weak_keywords.get(intent, ())).query
 
 
 def confirmed_call(pending: Pending) -> tuple[str, dict[str, object]] | None:

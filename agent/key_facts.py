@@ -13,7 +13,8 @@ in the shopper's language, to append to the reply:
 - a placed order: its order id (else the confirmation line);
 - a looked-up order: its status and tracking number (else the status or tracking line);
 - an add refused for stock, or a sold-out product the reply names: that it is sold out;
-- an applied coupon: what it takes off the cart now.
+- an applied coupon: what it takes off the cart now;
+- a cart change the store refused with a limit ("at most 10 of one item"): the limit.
 
 Every appended figure comes from a tool result, so nothing unsupported is added.
 """
@@ -94,6 +95,16 @@ def _coupon(w: Writer, reply: str, record: ToolCallRecord) -> str:
     return coupon_saving(w, result)
 
 
+def _limit(w: Writer, reply: str, records: list[ToolCallRecord]) -> str:
+    stated = numbers_in(reply)
+    refused = dict.fromkeys(
+        r.error for r in records
+        if r.name in ("add_to_cart", "update_cart") and r.error and "stock" not in r.error.lower()
+        and numbers_in(r.error) and not numbers_in(r.error) <= stated
+    )  # fmt: skip
+    return join(*(w.t("error", error=error) for error in refused if error))
+
+
 def _sold_out(w: Writer, reply: str, records: list[ToolCallRecord]) -> str:
     if says_sold_out(reply):
         return ""
@@ -128,5 +139,6 @@ def missing(reply: str, records: list[ToolCallRecord], lang: str) -> str:
     coupon = _latest(records, ("apply_coupon",))
     if coupon is not None:
         parts.append(_coupon(w, reply, coupon))
+    parts.append(_limit(w, reply, records))
     parts.append(_sold_out(w, reply, records))
     return join(*(p for p in parts if p))

@@ -70,3 +70,18 @@ def test_a_line_named_in_another_language_is_found_by_meaning() -> None:
 
     assert cart_line(CartEdit(0, "احذف المصباح", ()), [STOVE, LAMP], [], similar) == LAMP
     assert cart_line(CartEdit(0, "احذف المصباح", ()), [STOVE, LAMP], [], None) is None
+
+
+def test_the_words_naming_the_line_leave_out_the_request_itself() -> None:
+    from agent.auto_context import classifier_for, plan
+    from agent.state import ConversationState
+
+    removal = plan("احذف الصفارة من السلة.", "ar", ConversationState(lang="ar"), classifier_for(None, None))
+    assert removal.edit is not None and removal.edit.name == "الصفارة"  # "remove" would blur the meaning
+    english = plan(
+        "Please remove the spork from my cart.",
+        "en",
+        ConversationState(lang="en"),
+        classifier_for(None, None),
+    )
+    assert english.edit is not None and "remove" not in english.edit.name and "spork" in english.edit.name

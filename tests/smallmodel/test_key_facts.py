@@ -117,3 +117,13 @@ def test_an_applied_coupon_needs_what_it_takes_off_now() -> None:
     assert missing("WELCOME10 takes 17.90 EUR off.", [coupon], "en") == ""
     later = ToolCallRecord("apply_coupon", {"code": "WELCOME10"}, {**result, "cart_discount_now": "0.00"})
     assert missing("Your coupon is applied!", [later], "en") == ""  # nothing off yet: nothing to state
+
+
+def test_a_cart_change_refused_by_a_limit_states_the_limit() -> None:
+    refused = ToolCallRecord(
+        "add_to_cart", {"sku": "CK-GAS230", "quantity": 12}, None, "at most 10 of one item per order"
+    )
+    assert "at most 10" in missing("Here is what I found: Emberfield Gas Cartridge 230 g.", [refused], "en")
+    assert missing("Sorry, you can add at most 10 of one item.", [refused], "en") == ""
+    unknown = ToolCallRecord("add_to_cart", {"sku": "X"}, None, "unknown product id 'X'")
+    assert missing("I could not find it.", [unknown], "en") == ""  # no limit to state
