@@ -178,10 +178,11 @@ def test_named_only_keeps_the_results_that_share_a_word_with_the_message() -> No
 
 
 def test_an_add_naming_one_product_by_its_title_is_made_by_the_server(guarded: GuardedAgent) -> None:
-    agent, _ = guarded("Added two Blaze Gas Stoves.")
+    stray = call("add_to_cart", sku="LAMP-200", quantity=1)  # a small model adds something else too
+    agent, _ = guarded(stray, "Added two Blaze Gas Stoves.")
     result = agent.turn(MERCHANT, None, "Please add 2 Blaze Gas Stove to my cart.")
     assert [c.name for c in result.tool_calls] == ["search_products", "add_to_cart"]
-    assert result.cart["lines"][0]["sku"] == "STOVE-GAS" and result.cart["lines"][0]["quantity"] == 2
+    assert [(x["sku"], x["quantity"]) for x in result.cart["lines"]] == [("STOVE-GAS", 2)]
 
 
 def test_an_add_whose_words_fit_several_products_is_left_to_the_model(guarded: GuardedAgent) -> None:
