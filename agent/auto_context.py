@@ -40,6 +40,7 @@ from agent.offline.languages import LanguagePack, available_languages, get_pack
 from agent.offline.model import intent_embedder
 from agent.offline.policy import fallback_query, search_query, topics
 from agent.offline.refs import Similarity, by_name, pick_by_name, tokens
+from agent.offline.selling import code_in
 from agent.offline.slots import extract
 from agent.offline.text import fold
 from agent.state import ConversationState, Pending
@@ -145,6 +146,9 @@ class Plan:
     asks the order tool for the change to confirm (the order, or the lines the words clearly
     name), so the shopper's yes on the next message has a change to carry out."""
     add_parts: tuple[str, ...] = ()
+    coupon: str = ""
+    """The coupon code a coupon message gives ("can I still use SUMMER15?"): applied by the server,
+    whose answer (valid, expired, saving) the model then words."""
     wishlist_change: tuple[str, str, tuple[str, ...]] | None = None
     """(tool, words, colours) of a removal from the wishlist or a move to the cart: made by the
     server when the words clearly name one product on the wishlist."""
@@ -211,6 +215,7 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
             if any(p.search(folded) for p in pack.phrases.get(f"wishlist_{action}", ())):
                 wish = (tool, _naming(text, pack, name), tuple(slots.colors))
                 break
+    code = code_in(text, pack, set(state.last_results)) if name == "coupon" and not confirmed else ""
     return Plan(
         name,
         policy,
@@ -224,9 +229,10 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
         yes,
         edit,
         writes,
-        change,
-        parts,
-        wish,
+        order_change=change,
+        add_parts=parts,
+        coupon=code,
+        wishlist_change=wish,
     )
 
 
@@ -417,6 +423,8 @@ def gather(
         wanted.append(_edit_call(found.edit, ctx, tools, similar))
     if found.wishlist_change is not None and {"view_wishlist", found.wishlist_change[0]} <= tools.keys():
         wanted.append(_wishlist_call(found.wishlist_change, ctx, tools, similar))
+    if found.coupon and "apply_coupon" in tools:
+        wanted.append(("apply_coupon", {"code": found.coupon}))
     if found.intent == "promotions" and "find_promotions" in tools:
         wanted.append(("find_promotions", {}))  # "any discounts now?": the store's list, not a guess
     if found.intent == "recommend" and not found.product_query and "recommend" in tools:

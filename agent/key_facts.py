@@ -13,7 +13,7 @@ in the shopper's language, to append to the reply:
 - a placed order: its order id (else the confirmation line);
 - a looked-up order: its status and tracking number (else the status or tracking line);
 - an add refused for stock, or a sold-out product the reply names: that it is sold out;
-- an applied coupon: what it takes off the cart now;
+- an applied coupon: what it takes off the cart now; a refused one: that it was not applied;
 - a cart change the store refused with a limit ("at most 10 of one item"): the limit.
 
 Every appended figure comes from a tool result, so nothing unsupported is added.
@@ -27,7 +27,7 @@ from typing import Any
 from agent.claims import numbers_in, says_sold_out
 from agent.events import ToolCallRecord
 from agent.offline.render import Writer, join
-from agent.offline.selling import coupon_saving
+from agent.offline.selling import coupon_refused, coupon_saving
 from agent.offline.text import fold
 from agent.safe_answer import base_title, product_records, writer_for
 
@@ -89,10 +89,12 @@ def _order(w: Writer, reply: str, record: ToolCallRecord) -> str:
 
 
 def _coupon(w: Writer, reply: str, record: ToolCallRecord) -> str:
+    code = str(record.arguments.get("code", "")).strip().upper()
+    if record.error is not None:  # refused: the store's own line, whatever the model made of it
+        refused = coupon_refused(w, code, record.error)
+        return "" if refused in reply else refused
     result = record.result if isinstance(record.result, dict) else {}
-    if record.error is not None or _states_amount(reply, result.get("cart_discount_now")):
-        return ""
-    return coupon_saving(w, result)
+    return "" if _states_amount(reply, result.get("cart_discount_now")) else coupon_saving(w, result)
 
 
 def _limit(w: Writer, reply: str, records: list[ToolCallRecord]) -> str:

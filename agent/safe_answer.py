@@ -18,7 +18,7 @@ from agent.offline.history import WISHLIST_TOOLS
 from agent.offline.languages import available_languages, get_pack
 from agent.offline.policy import quote
 from agent.offline.render import Writer, join
-from agent.offline.selling import coupon_text, promotions_text, recommend_text, wishlist_text
+from agent.offline.selling import coupon_refused, coupon_text, promotions_text, recommend_text, wishlist_text
 from agent.offline.text import fold
 
 SHOWN_PRODUCTS = 3
@@ -123,10 +123,12 @@ def _titles(records: list[ToolCallRecord]) -> dict[str, str]:
 
 
 def _refusal(w: Writer, record: ToolCallRecord, titles: dict[str, str]) -> str | None:
-    """A sold-out add, said in the shopper's language."""
+    """A sold-out add or a refused coupon, said in the shopper's language."""
     if record.name == "add_to_cart" and "stock" in (record.error or ""):
         sku = str(record.arguments.get("sku", ""))
         return w.t("not_added_stock", title=titles.get(sku, sku))
+    if record.name == "apply_coupon":
+        return coupon_refused(w, str(record.arguments.get("code", "")).strip().upper(), record.error or "")
     return None
 
 

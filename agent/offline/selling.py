@@ -21,6 +21,7 @@ from typing import Any
 from agent.offline.detect import detect_language
 from agent.offline.found import SHOWN, named_in_results, records_in, referenced
 from agent.offline.history import WISHLIST_TOOLS
+from agent.offline.languages import LanguagePack
 from agent.offline.plan import Context, Step
 from agent.offline.refs import Record, pick_by_name
 from agent.offline.render import Writer, join
@@ -42,9 +43,15 @@ def coupon_code(ctx: Context) -> str:
     """The code the shopper gave: letters with digits, or a capitalised word ("WELCOME10",
     "welcome10", "SUMMER"), the first one after a code word ("code", "kodas", "كود", "优惠码")
     if any; never a SKU, an order id, an email or the code word itself."""
-    text = EMAIL.sub(" ", ctx.frame.text)
-    known = {s.upper() for s in ctx.conv.products()}
-    cues = ctx.writer.pack.phrases.get("code_word", ())
+    return code_in(ctx.frame.text, ctx.writer.pack, set(ctx.conv.products()))
+
+
+def code_in(message: str, pack: LanguagePack, skus: set[str]) -> str:
+    """:func:`coupon_code` of ``message`` written in ``pack``'s language, ``skus`` being the
+    product ids the conversation has shown ('' when there is none)."""
+    text = EMAIL.sub(" ", message)
+    known = {s.upper() for s in skus}
+    cues = pack.phrases.get("code_word", ())
     folded = fold(text)
     cue_ends = [m.end() for p in cues for m in p.finditer(folded)]
     found: list[tuple[bool, str]] = []
@@ -179,9 +186,13 @@ def coupon(ctx: Context) -> Step:
     event = applied[-1]
     code = str(event.arguments.get("code", "")).upper()
     if event.error or event.result is None:
-        key = "coupon_used" if event.error and "already used" in event.error else "coupon_invalid"
-        return Step.say(w.t(key, code=code))
+        return Step.say(coupon_refused(w, code, event.error or ""))
     return Step.say(coupon_text(w, code, event.result))
+
+
+def coupon_refused(w: Writer, code: str, error: str) -> str:
+    """Why apply_coupon refused ``code``, as said to the shopper."""
+    return w.t("coupon_used" if "already used" in error else "coupon_invalid", code=code)
 
 
 def coupon_text(w: Writer, code: str, result: dict[str, Any]) -> str:

@@ -251,3 +251,14 @@ def test_a_question_about_discounts_gets_the_stores_promotions(guarded: GuardedA
     asked = agent.turn(MERCHANT, None, "Are there any discounts or promotions right now?")
     assert [c.name for c in asked.tool_calls][-1:] == ["find_promotions"]
     assert asked.tool_calls[-1].error is None
+
+
+def test_a_coupon_code_the_shopper_gives_is_tried_by_the_server(guarded: GuardedAgent) -> None:
+    agent, _ = guarded("Yes, you can still use it!")  # what the 1.5B model said of an expired code
+    asked = agent.turn(MERCHANT, None, "Can I still use the coupon code SUMMER15?")
+    tried = [c for c in asked.tool_calls if c.name == "apply_coupon"]
+    assert len(tried) == 1 and tried[0].arguments == {"code": "SUMMER15"} and tried[0].error is not None
+    assert "isn't valid" in asked.reply  # the store's answer, appended as a key fact
+    agent, _ = guarded("Which code do you have?")
+    vague = agent.turn(MERCHANT, None, "Do you have any coupon codes?")
+    assert "apply_coupon" not in [c.name for c in vague.tool_calls]

@@ -127,3 +127,18 @@ def test_a_cart_change_refused_by_a_limit_states_the_limit() -> None:
     assert missing("Sorry, you can add at most 10 of one item.", [refused], "en") == ""
     unknown = ToolCallRecord("add_to_cart", {"sku": "X"}, None, "unknown product id 'X'")
     assert missing("I could not find it.", [unknown], "en") == ""  # no limit to state
+
+
+def test_a_refused_coupon_is_said_to_be_invalid_in_the_shoppers_language() -> None:
+    refused = ToolCallRecord(
+        "apply_coupon", {"code": "freeship99"}, None, "the code 'FREESHIP99' is not valid"
+    )
+    added = missing("سلتك: 1 × Taiga Fox Solo 1", [refused], "ar")
+    assert "FREESHIP99" in added and "غير صالح" in added
+    assert "isn't valid" in missing("You can still use FREESHIP99.", [refused], "en")  # said wrong: corrected
+    stated = missing("", [refused], "en")
+    assert missing(stated, [refused], "en") == ""
+    used = ToolCallRecord(
+        "apply_coupon", {"code": "WELCOME10"}, None, "the code WELCOME10 was already used with a"
+    )
+    assert "already been used" in missing("Your cart is ready.", [used], "en")
