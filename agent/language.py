@@ -2,7 +2,9 @@
 
 Scripts decide the easy cases (Arabic, Chinese, Cyrillic, ...); Latin-script text goes to
 lingua restricted to the European languages a shop is likely to see. Short or ambiguous
-messages ("ok", an order id) keep the language the conversation already had.
+messages ("ok", an order id) keep the language the conversation already had, and so does a
+message whose other language is only in its names (an English message giving a Lithuanian
+street address).
 """
 
 from __future__ import annotations
@@ -57,10 +59,32 @@ def detect_language(
     codes = frozenset(c for c in ("en", *expected) if c in _LINGUA_NAMES)
     if not words or (len(words) == 1 and len(words[0]) < 4) or len(codes) < 2:
         return previous or default
+    found = _latin(text, codes)
+    if found and previous and found != previous and _latin(_without_names(text), codes) != found:
+        return previous  # "Address: Petras Test, Vilniaus g. 3": the names, not the shopper, are Lithuanian
+    return found or previous or default
+
+
+def _latin(text: str, codes: frozenset[str]) -> str:
+    if not _LATIN_WORD.search(text):
+        return ""
     ranked = _detector(codes).compute_language_confidence_values(text)
     if ranked and ranked[0].value >= MIN_CONFIDENCE:
         return str(ranked[0].language.iso_code_639_1.name.lower())
-    return previous or default
+    return ""
+
+
+def _without_names(text: str) -> str:
+    """``text`` without the capitalised words that do not start a sentence (names of people,
+    streets and towns) and the short all-capital ones (LT, EU)."""
+    kept: list[str] = []
+    starts = True
+    for token in text.split():
+        capital = token[:1].isupper() and not starts
+        if not (capital or (token.strip(".,;:!?").isupper() and len(token.strip(".,;:!?")) <= 3)):
+            kept.append(token)
+        starts = token.endswith((".", "!", "?", ":"))
+    return " ".join(kept)
 
 
 def script_language(text: str) -> str:

@@ -27,3 +27,11 @@ def test_languages_of_the_demo_store(text: str, expected: str) -> None:
 @pytest.mark.parametrize("text", ["ok", "A1001", "ruta@example.com", "yes", "42"])
 def test_short_or_languageless_messages_keep_the_conversation_language(text: str) -> None:
     assert detect_language(text, previous="lt", default="en", expected=STORE) == "lt"
+
+
+def test_an_address_in_another_language_does_not_switch_the_conversation() -> None:
+    text = "Let's check out. Email: petras.test@example.com. Address: Petras Test, Vilniaus g. 3, 01402 Vilnius, LT."
+    assert detect_language(text, "en", "en", STORE) == "en"
+    assert detect_language("Ar turite palapinių dviem žmonėms?", "en", "en", STORE) == "lt"  # a real switch
+    assert detect_language("Please ship it to Ona Petraitė, Šiaulių g. 3, Kaunas.", "en", "en", STORE) == "en"
+    assert detect_language("My name is Jonas Jonaitis and I live in Šiauliai.", "en", "en", STORE) == "en"
