@@ -60,8 +60,12 @@ def detect_language(
     if not words or (len(words) == 1 and len(words[0]) < 4) or len(codes) < 2:
         return previous or default
     found = _latin(text, codes)
-    if found and previous and found != previous and _latin(_without_names(text), codes) != found:
-        return previous  # "Address: Petras Test, Vilniaus g. 3": the names, not the shopper, are Lithuanian
+    if found and found != (previous or default):
+        plain = _latin(_without_names(text), codes)
+        if (
+            plain != found
+        ):  # "Address: Petras Test, Vilniaus g. 3": the names, not the shopper, are Lithuanian
+            return plain or previous or default
     return found or previous or default
 
 

@@ -232,9 +232,10 @@ class TurnGuard:
         found = auto_context.gather(plan, ctx, {t.name: t for t in tools}, state.lang, limit, similar)
         if any(c.name == "update_cart" and o.error is None for c, o, _ in found) and plan.writes:
             plan = replace(plan, writes=plan.writes - {"add_to_cart"})  # "make it 3" is done: no add
-        added = sum(1 for c, o, _ in found if c.name == "add_to_cart" and o.error is None)
+        added = sum(1 for c, _o, _ in found if c.name == "add_to_cart")
         if added and added >= max(1, len(plan.add_parts)) and plan.writes:
-            plan = replace(plan, writes=plan.writes - {"add_to_cart"})  # what was named is in: no stray adds
+            # What was named is in, or sold out: no stray adds (the sold-out tent's sibling).
+            plan = replace(plan, writes=plan.writes - {"add_to_cart"})
         if plan.confirmed and any(c.name == plan.confirmed[0] and o.error is None for c, o, _ in found):
             plan = replace(plan, writes=frozenset(), choice="auto")  # the yes is carried out: only words left
         if plan.order_change is not None and any(

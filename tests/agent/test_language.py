@@ -32,6 +32,8 @@ def test_short_or_languageless_messages_keep_the_conversation_language(text: str
 def test_an_address_in_another_language_does_not_switch_the_conversation() -> None:
     text = "Let's check out. Email: petras.test@example.com. Address: Petras Test, Vilniaus g. 3, 01402 Vilnius, LT."
     assert detect_language(text, "en", "en", STORE) == "en"
+    first = "Could you do a better price on the Taiga Fox Pušynas 4 Family Tent?"  # a first message
+    assert detect_language(first, "", "en", STORE) == "en"
     assert detect_language("Ar turite palapinių dviem žmonėms?", "en", "en", STORE) == "lt"  # a real switch
     assert detect_language("Please ship it to Ona Petraitė, Šiaulių g. 3, Kaunas.", "en", "en", STORE) == "en"
     assert detect_language("My name is Jonas Jonaitis and I live in Šiauliai.", "en", "en", STORE) == "en"

@@ -262,3 +262,11 @@ def test_a_coupon_code_the_shopper_gives_is_tried_by_the_server(guarded: Guarded
     agent, _ = guarded("Which code do you have?")
     vague = agent.turn(MERCHANT, None, "Do you have any coupon codes?")
     assert "apply_coupon" not in [c.name for c in vague.tool_calls]
+
+
+def test_a_sold_out_named_product_is_not_swapped_for_another_by_the_model(guarded: GuardedAgent) -> None:
+    agent, _ = guarded(call("add_to_cart", sku="TENT-TRAIL3", quantity=1), "It is sold out, sorry.")
+    result = agent.turn(MERCHANT, None, "Please add the Skyline UL1 Ultralight Tent to my cart.")
+    server = [c for c in result.tool_calls if c.name == "add_to_cart"]
+    assert len(server) == 1 and server[0].arguments["sku"] == "TENT-UL1" and server[0].error is not None
+    assert result.cart["lines"] == []  # the Kestrel tent the model reached for was not added
