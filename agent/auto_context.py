@@ -27,7 +27,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,8 @@ from agent.offline.intents import ExampleIndex, IntentClassifier
 from agent.offline.languages import LanguagePack, available_languages, get_pack
 from agent.offline.model import intent_embedder
 from agent.offline.policy import fallback_query, search_query, topics
-from agent.offline.refs import Similarity, by_name, pick_by_name, tokens
-from agent.offline.selling import code_in
+from agent.offline.refs import Similarity, by_name, pick_by_name, titled, tokens
+from agent.offline.selling import code_in, percent_in
 from agent.offline.slots import extract
 from agent.offline.text import fold
 from agent.state import ConversationState, Pending
@@ -146,6 +146,9 @@ class Plan:
     asks the order tool for the change to confirm (the order, or the lines the words clearly
     name), so the shopper's yes on the next message has a change to carry out."""
     add_parts: tuple[str, ...] = ()
+    asked_percent: int | None = None
+    """The discount an offer message asks for ("20 percent off the Polar -18?"): the server
+    offers it, or the most the store allows for the product named, when that is clear."""
     coupon: str = ""
     """The coupon code a coupon message gives ("can I still use SUMMER15?"): applied by the server,
     whose answer (valid, expired, saving) the model then words."""
@@ -232,6 +235,7 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
         order_change=change,
         add_parts=parts,
         coupon=code,
+        asked_percent=percent_in(text, pack) if name == "offer" else None,
         wishlist_change=wish,
     )
 
@@ -357,6 +361,20 @@ def _order_change(
     return "return_items", {**key, "items": [{"sku": s, "quantity": n} for s, n in counts.items()]}
 
 
+def _offer_call(
+    asked: int | None, arguments: dict[str, object], looked: ToolOutcome
+) -> tuple[str, dict[str, object]] | None:
+    """The offer to make on the product find_promotions was asked about: the percent asked for,
+    at most the store's limit for it (the limit when none was asked); None when it allows none."""
+    try:
+        limit = int(Decimal(str((looked.result or {}).get("may_offer_up_to_percent"))))
+    except (InvalidOperation, ValueError):
+        return None
+    if looked.error is not None or limit <= 0 or not arguments.get("sku"):
+        return None
+    return "make_offer", {"sku": arguments["sku"], "percent": min(asked, limit) if asked else limit}
+
+
 def _wishlist_call(
     change: tuple[str, str, tuple[str, ...]],
     ctx: ToolContext,
@@ -439,7 +457,11 @@ def gather(
         if name == "search_products" and found.add_named is not None and "add_to_cart" in tools:
             words, quantity, colors = found.add_named
             results = [r for r in (outcome.result or {}).get("results") or [] if isinstance(r, dict)]
-            pick = pick_by_name(words, results, list(colors)) if outcome.error is None else None
+            pick = (
+                (titled(words, results) or pick_by_name(words, results, list(colors)))
+                if outcome.error is None
+                else None
+            )
             if pick is not None and _names(words, pick):  # "add the Alu poles": the one result named
                 wanted.append(("add_to_cart", {"sku": str(pick["sku"]), "quantity": quantity}))
         if name == "lookup_order" and found.order_change is not None and outcome.error is None:
@@ -457,14 +479,14 @@ def gather(
                 if found.intent == "recommend" and "recommend" in tools:
                     wanted.append(("recommend", {}))  # no product named: for the cart
                 continue
-            pick = pick_by_name(found.product_query, named, [])
-            if (
-                found.intent == "recommend"
-                and "recommend" in tools
-                and pick is not None
-                and _names(found.product_query, pick)
-            ):
-                wanted.append(("recommend", {"sku": str(pick["sku"])}))  # "what goes with the Mini Stove?"
+            pick = titled(found.product_query, named) or pick_by_name(found.product_query, named, [])
+            if pick is not None and _names(found.product_query, pick):
+                feature = {"recommend": "recommend", "offer": "find_promotions"}.get(found.intent, "")
+                if feature in tools:  # "what goes with the Mini Stove?", "a better price on the tent?"
+                    wanted.append((feature, {"sku": str(pick["sku"])}))
+        if name == "find_promotions" and found.intent == "offer" and "make_offer" in tools:
+            offered = _offer_call(found.asked_percent, arguments, outcome)
+            wanted += [offered] if offered is not None else []
         if name == "search_policies" and outcome.error is None:
             passages = list((outcome.result or {}).get("passages") or [])
             code = lang if lang in available_languages() else "en"

@@ -14,6 +14,7 @@ in the shopper's language, to append to the reply:
 - a looked-up order: its status and tracking number (else the status or tracking line);
 - an add refused for stock, or a sold-out product the reply names: that it is sold out;
 - an applied coupon: what it takes off the cart now; a refused one: that it was not applied;
+- a discount offer made: the price with it;
 - a cart change the store refused with a limit ("at most 10 of one item"): the limit.
 
 Every appended figure comes from a tool result, so nothing unsupported is added.
@@ -27,7 +28,7 @@ from typing import Any
 from agent.claims import numbers_in, says_sold_out
 from agent.events import ToolCallRecord
 from agent.offline.render import Writer, join
-from agent.offline.selling import coupon_refused, coupon_saving
+from agent.offline.selling import coupon_refused, coupon_saving, offer_text
 from agent.offline.text import fold
 from agent.safe_answer import base_title, product_records, writer_for
 
@@ -97,6 +98,13 @@ def _coupon(w: Writer, reply: str, record: ToolCallRecord) -> str:
     return "" if _states_amount(reply, result.get("cart_discount_now")) else coupon_saving(w, result)
 
 
+def _offer(w: Writer, reply: str, record: ToolCallRecord) -> str:
+    result = record.result if isinstance(record.result, dict) else {}
+    if record.error is not None or not isinstance(result.get("offer"), dict):
+        return ""
+    return "" if _states_amount(reply, result.get("price_with_offer")) else offer_text(w, result, None)
+
+
 def _limit(w: Writer, reply: str, records: list[ToolCallRecord]) -> str:
     stated = numbers_in(reply)
     refused = dict.fromkeys(
@@ -141,6 +149,9 @@ def missing(reply: str, records: list[ToolCallRecord], lang: str) -> str:
     coupon = _latest(records, ("apply_coupon",))
     if coupon is not None:
         parts.append(_coupon(w, reply, coupon))
+    offer = _latest(records, ("make_offer",))
+    if offer is not None:
+        parts.append(_offer(w, reply, offer))
     parts.append(_limit(w, reply, records))
     parts.append(_sold_out(w, reply, records))
     return join(*(p for p in parts if p))

@@ -18,7 +18,14 @@ from agent.offline.history import WISHLIST_TOOLS
 from agent.offline.languages import available_languages, get_pack
 from agent.offline.policy import quote
 from agent.offline.render import Writer, join
-from agent.offline.selling import coupon_refused, coupon_text, promotions_text, recommend_text, wishlist_text
+from agent.offline.selling import (
+    coupon_refused,
+    coupon_text,
+    offer_text,
+    promotions_text,
+    recommend_text,
+    wishlist_text,
+)
 from agent.offline.text import fold
 
 SHOWN_PRODUCTS = 3
@@ -95,6 +102,8 @@ def _from_record(w: Writer, record: ToolCallRecord) -> str | None:
                    price=w.money(result.get("price"), result.get("currency")), stock=w.stock(result))  # fmt: skip
     if record.name == "apply_coupon" and isinstance(result.get("applied"), dict):
         return coupon_text(w, str(record.arguments.get("code", "")).upper(), result)
+    if record.name == "make_offer" and isinstance(result.get("offer"), dict):
+        return offer_text(w, result, None)
     if record.name == "find_promotions":
         return promotions_text(w, result)
     if record.name == "recommend":

@@ -62,7 +62,7 @@ offers, memory) stay with models that do not need the guards."""
 EXTRAS_FOR = {
     "coupon": ("apply_coupon", "find_promotions"),
     "promotions": ("find_promotions",),
-    "offer": ("make_offer",),
+    "offer": ("find_promotions", "make_offer"),
     "recommend": ("recommend",),
     "wishlist": ("save_to_wishlist", "view_wishlist", "remove_from_wishlist", "move_wishlist_to_cart"),
     "remember": ("remember_me",),

@@ -81,6 +81,14 @@ def similarity(embedder: Embedder) -> Similarity:
     return similar
 
 
+def titled(text: str, candidates: list[Record]) -> Record | None:
+    """The candidate whose whole title ``text`` contains, the longest one ("the Mini Canister
+    Stove" is that stove, not the "Mini Canister Stove Piezo")."""
+    said = " ".join(fold(text).split())
+    named = [r for r in candidates if " ".join(fold(str(r.get("title", ""))).split()) in said]
+    return max(named, key=lambda r: len(str(r.get("title", "")))) if named else None
+
+
 def pick_by_meaning(text: str, candidates: list[Record], similar: Similarity) -> Record | None:
     """The candidate whose title the message means, by embedding similarity; None unless clear."""
     if not text.strip() or not candidates:

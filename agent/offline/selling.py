@@ -23,7 +23,7 @@ from agent.offline.found import SHOWN, named_in_results, records_in, referenced
 from agent.offline.history import WISHLIST_TOOLS
 from agent.offline.languages import LanguagePack
 from agent.offline.plan import Context, Step
-from agent.offline.refs import Record, pick_by_name
+from agent.offline.refs import Record, pick_by_name, titled
 from agent.offline.render import Writer, join
 from agent.offline.slots import EMAIL
 from agent.offline.text import fold
@@ -70,9 +70,13 @@ def code_in(message: str, pack: LanguagePack, skus: set[str]) -> str:
 
 
 def _percent(ctx: Context) -> int | None:
+    return percent_in(ctx.frame.text, ctx.writer.pack)
+
+
+def percent_in(text: str, pack: LanguagePack) -> int | None:
     """A percentage the shopper asked for ("10%", "%10", "10 percent")."""
-    folded = fold(ctx.frame.text)
-    for pattern in ctx.writer.pack.phrases.get("percent", ()):
+    folded = fold(text)
+    for pattern in pack.phrases.get("percent", ()):
         match = pattern.search(folded)
         if match and match.groups():
             return int(next(g for g in match.groups() if g))
@@ -85,7 +89,7 @@ def _product(ctx: Context, search: bool = True) -> Record | Step | None:
     searched = [e for e in ctx.ran("search_products") if not e.arguments.get("in_stock_only")]
     if searched:
         results = records_in(searched[-1].result)
-        named = _titled(ctx, results) or named_in_results(ctx, results)
+        named = titled(ctx.frame.text, results) or named_in_results(ctx, results)
         if named is not None:
             return named
         if results:
@@ -99,13 +103,6 @@ def _product(ctx: Context, search: bool = True) -> Record | Step | None:
     if search and content_words(ctx.slots.query):
         return Step.call("search_products", query=ctx.slots.query, limit=SHOWN)
     return None
-
-
-def _titled(ctx: Context, results: list[Record]) -> Record | None:
-    """The result whose whole title the shopper wrote ("the Mini Canister Stove", not "... Piezo")."""
-    said = " ".join(fold(ctx.frame.text).split())
-    named = [r for r in results if " ".join(fold(str(r.get("title", ""))).split()) in said]
-    return max(named, key=lambda r: len(str(r.get("title", "")))) if named else None
 
 
 def _title(ctx: Context, sku: str) -> str:
@@ -251,8 +248,11 @@ def _whole(value: Any) -> int:
 
 
 def _offer_made(ctx: Context, event: Any) -> Step:
-    w = ctx.writer
-    result = event.result or {}
+    return Step.say(offer_text(ctx.writer, event.result or {}, _percent(ctx)))
+
+
+def offer_text(w: Writer, result: dict[str, Any], asked: int | None) -> str:
+    """make_offer's result, as said to the shopper (``asked``: the percent they asked for)."""
     details = result.get("offer") or {}
     values = {
         "percent": details.get("percent", ""),
@@ -260,9 +260,8 @@ def _offer_made(ctx: Context, event: Any) -> Step:
         "price": _money(w, result, "price_with_offer"),
         "old": _money(w, result, "price"),
     }
-    asked = _percent(ctx)
     key = "offer_lower" if asked and asked > _whole(details.get("percent")) else "offer_made"
-    return Step.say(join(w.t(key, asked=asked, **values), w.t("offer_next")))
+    return join(w.t(key, asked=asked, **values), w.t("offer_next"))
 
 
 # -- recommendations ---------------------------------------------------------------------------

@@ -270,3 +270,30 @@ def test_a_sold_out_named_product_is_not_swapped_for_another_by_the_model(guarde
     server = [c for c in result.tool_calls if c.name == "add_to_cart"]
     assert len(server) == 1 and server[0].arguments["sku"] == "TENT-UL1" and server[0].error is not None
     assert result.cart["lines"] == []  # the Kestrel tent the model reached for was not added
+
+
+def test_an_offer_request_naming_a_product_gets_the_stores_offer(guarded: GuardedAgent, db: Database) -> None:
+    from tests.selling.conftest import seed_selling
+
+    seed_selling(db)  # offer limits: the gas stove up to 5 %, tents up to 10 %
+    agent, _ = guarded("Here is the stove.", "Let me see.")
+    over = agent.turn(MERCHANT, None, "Could I get 20 percent off the Blaze Gas Stove?")
+    made = [c for c in over.tool_calls if c.name == "make_offer"]
+    assert (
+        len(made) == 1 and made[0].arguments == {"sku": "STOVE-GAS", "percent": 5} and made[0].error is None
+    )
+    assert "42.75" in over.reply  # the price with the offer, appended as a key fact
+    plain = agent.turn(MERCHANT, None, "Could you do a better price on the Kestrel Trail 3 Tent?")
+    assert [c.arguments for c in plain.tool_calls if c.name == "make_offer"] == [
+        {"sku": "TENT-TRAIL3", "percent": 10}
+    ]
+
+
+def test_a_whole_title_in_the_message_picks_that_product_over_a_longer_one() -> None:
+    from agent.offline.refs import titled
+
+    stove = {"sku": "S", "title": "Emberfield Mini Canister Stove"}
+    piezo = {"sku": "P", "title": "Emberfield Mini Canister Stove Piezo"}
+    assert titled("Emberfield Mini Canister Stove ile birlikte neler almalıyım?", [piezo, stove]) == stove
+    assert titled("the emberfield mini canister stove piezo, please", [stove, piezo]) == piezo
+    assert titled("a canister stove", [stove, piezo]) is None
