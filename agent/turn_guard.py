@@ -203,7 +203,8 @@ class TurnGuard:
 
     def offered(self, core: list[Tool], plan: auto_context.Plan) -> list[Tool]:
         """``core`` plus the dropped tools the message's intent needs (a coupon code, a wishlist)."""
-        wanted = [n for n in EXTRAS_FOR.get(plan.intent, ()) if n in self.dropped]
+        names = EXTRAS_FOR.get(plan.intent, ()) + ((plan.confirmed[0],) if plan.confirmed else ())
+        wanted = [n for n in dict.fromkeys(names) if n in self.dropped]  # a "yes" to remember_me needs it
         by_name = {t.name: t for t in self._all}
         return core + [by_name[n] for n in wanted if n in by_name]
 

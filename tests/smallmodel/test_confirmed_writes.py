@@ -119,3 +119,18 @@ def test_a_return_naming_no_line_asks_for_the_whole_order_and_an_unclear_one_for
         MERCHANT, None, "I want to return the Nordvik thing from order A1001, email ruta@example.com."
     )
     assert "return_items" not in [c.name for c in unclear.tool_calls]
+
+
+def test_yes_to_being_remembered_runs_the_memory_tool_the_turn_did_not_offer(guarded: GuardedAgent) -> None:
+    agent, _ = guarded(
+        "Your order A1002 is paid.",
+        call("remember_me", email="mehmet@example.org"),
+        "Shall I remember you as mehmet@example.org?",
+        "Done, I will remember you.",
+    )
+    first = agent.turn(MERCHANT, None, "Where is my order A1002? My email is mehmet@example.org")
+    asked = agent.turn(MERCHANT, first.session_id, "Please remember me next time.")
+    assert [c.result["status"] for c in asked.tool_calls if c.name == "remember_me"] == ["needs_confirmation"]
+    yes = agent.turn(MERCHANT, first.session_id, "Yes")
+    done = [c for c in yes.tool_calls if c.name == "remember_me"]
+    assert len(done) == 1 and done[0].error is None and done[0].result.get("status") != "needs_confirmation"
