@@ -152,6 +152,9 @@ class Plan:
     coupon: str = ""
     """The coupon code a coupon message gives ("can I still use SUMMER15?"): applied by the server,
     whose answer (valid, expired, saving) the model then words."""
+    wishlist_save: bool = False
+    """A wishlist message asking neither to show, remove nor move: the product it clearly
+    names is saved by the server."""
     wishlist_change: tuple[str, str, tuple[str, ...]] | None = None
     """(tool, words, colours) of a removal from the wishlist or a move to the cart: made by the
     server when the words clearly name one product on the wishlist."""
@@ -212,12 +215,14 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
         words = tuple(named_parts(slots.query, pack.conjunctions)) or (slots.query,)
         change = (name, words, slots.quantity or slots.spelled)
     wish = None
+    save = False
     if name == "wishlist" and not confirmed:
         folded = fold(text)
         for action, tool in (("remove", "remove_from_wishlist"), ("move", "move_wishlist_to_cart")):
             if any(p.search(folded) for p in pack.phrases.get(f"wishlist_{action}", ())):
                 wish = (tool, _naming(text, pack, name), tuple(slots.colors))
                 break
+        save = wish is None and not any(p.search(folded) for p in pack.phrases.get("wishlist_view", ()))
     code = code_in(text, pack, set(state.last_results)) if name == "coupon" and not confirmed else ""
     return Plan(
         name,
@@ -236,6 +241,7 @@ def plan(text: str, lang: str, state: ConversationState, classifier: IntentClass
         add_parts=parts,
         coupon=code,
         asked_percent=percent_in(text, pack) if name == "offer" else None,
+        wishlist_save=save,
         wishlist_change=wish,
     )
 
@@ -481,7 +487,10 @@ def gather(
                 continue
             pick = titled(found.product_query, named) or pick_by_name(found.product_query, named, [])
             if pick is not None and _names(found.product_query, pick):
-                feature = {"recommend": "recommend", "offer": "find_promotions"}.get(found.intent, "")
+                features = {"recommend": "recommend", "offer": "find_promotions"}
+                if found.wishlist_save:
+                    features["wishlist"] = "save_to_wishlist"
+                feature = features.get(found.intent, "")
                 if feature in tools:  # "what goes with the Mini Stove?", "a better price on the tent?"
                     wanted.append((feature, {"sku": str(pick["sku"])}))
         if name == "find_promotions" and found.intent == "offer" and "make_offer" in tools:

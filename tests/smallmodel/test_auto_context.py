@@ -297,3 +297,12 @@ def test_a_whole_title_in_the_message_picks_that_product_over_a_longer_one() -> 
     assert titled("Emberfield Mini Canister Stove ile birlikte neler almalıyım?", [piezo, stove]) == stove
     assert titled("the emberfield mini canister stove piezo, please", [stove, piezo]) == piezo
     assert titled("a canister stove", [stove, piezo]) is None
+
+
+def test_a_product_named_for_the_wishlist_is_saved_by_the_server(guarded: GuardedAgent) -> None:
+    agent, _ = guarded("Here is the lamp.", "Here it is.")
+    saved = agent.turn(MERCHANT, None, "Please save the Lumen 200 Head Lamp on my wishlist.")
+    done = [c for c in saved.tool_calls if c.name == "save_to_wishlist"]
+    assert len(done) == 1 and done[0].arguments == {"sku": "LAMP-200"} and done[0].error is None
+    shown = agent.turn(MERCHANT, saved.session_id, "Show my wishlist.")
+    assert "save_to_wishlist" not in [c.name for c in shown.tool_calls]
