@@ -241,16 +241,17 @@ def run(
             result.text, result.ending = reply.text, "answer"
             return result
         for call in reply.tool_calls:
-            if allowed_writes is not None and call.name in WRITE_TOOLS and call.name not in allowed_writes:
-                log.info("not running %s: the shopper's message did not ask for it", call.name)
-                content = ToolOutcome(None, NOT_ASKED.format(name=call.name)).to_content()
+            earlier = done.get(_key(call))
+            if stop_repeats and earlier is not None and (call.name not in READ_ONLY or earlier[1] == writes):
+                # A weak model's loop (or the fallback redoing the model's call): answer from the
+                # earlier result instead of running it again.
+                content = earlier[0].to_content() + "\n" + REPEATED
                 history.append(Message("tool", content, tool_call_id=call.id, name=call.name))
                 choice = "none"
                 continue
-            earlier = done.get(_key(call))
-            if stop_repeats and earlier is not None and (call.name not in READ_ONLY or earlier[1] == writes):
-                # A weak model's loop: answer from the earlier result instead of running it again.
-                content = earlier[0].to_content() + "\n" + REPEATED
+            if allowed_writes is not None and call.name in WRITE_TOOLS and call.name not in allowed_writes:
+                log.info("not running %s: the shopper's message did not ask for it", call.name)
+                content = ToolOutcome(None, NOT_ASKED.format(name=call.name)).to_content()
                 history.append(Message("tool", content, tool_call_id=call.id, name=call.name))
                 choice = "none"
                 continue
