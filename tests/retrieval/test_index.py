@@ -58,8 +58,12 @@ def test_unfiltered_probe_scores_a_bounded_share_even_when_one_cluster_dominates
     rows, scores = index.dense(query, None, 48)
     biggest = int(np.diff(index.quantiser.starts).max())
     assert len(rows) <= int(24_000 * PROBE_SHARE) + biggest  # stops soon after the budget
-    exact = set(np.argsort(-(index.matrix @ query))[:10].tolist())
-    assert len(exact & set(rows[np.argsort(-scores)[:10]].tolist())) >= 9
+    # Inside the dominant cluster the true top 10 are near-ties (scores within 1e-3), so which of
+    # them a probe keeps depends on the CPU's float rounding in k-means (9 of 10 on one machine,
+    # 6 on an AMD EPYC): the probe is held to the exact scores instead, rank by rank.
+    exact = np.sort(index.matrix @ query)[::-1][:10]
+    probed = np.sort(scores)[::-1][:10]
+    assert probed[0] == exact[0] and np.all(exact - probed <= 1e-3)
     mask = np.zeros(24_000, dtype=np.bool_)
     mask[::3] = True
     rows, _ = index._probe(query, mask, 48)
