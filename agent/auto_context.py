@@ -34,7 +34,7 @@ from typing import Any
 from agent import budget
 from agent.context import ToolContext
 from agent.llm import Message, ToolCall, ToolChoice, new_call_id
-from agent.offline.found import named_parts
+from agent.offline.found import named_parts, records_in
 from agent.offline.intents import ExampleIndex, IntentClassifier
 from agent.offline.languages import LanguagePack, available_languages, get_pack
 from agent.offline.model import intent_embedder
@@ -338,6 +338,15 @@ def _names(words: str, record: dict[str, Any]) -> bool:
     return sum(1 for token in shared if not token.isdigit() and len(token) >= 3) >= 2
 
 
+def _clearly_named(
+    words: str, results: list[dict[str, Any]], colors: tuple[str, ...] = ()
+) -> dict[str, Any] | None:
+    """The one result ``words`` name clearly enough for the server to act on: its whole title,
+    else the best title match, and in both cases sharing two title words (:func:`_names`)."""
+    pick = titled(words, results) or pick_by_name(words, results, list(colors))
+    return pick if pick is not None and _names(words, pick) else None
+
+
 def _order_change(
     change: tuple[str, tuple[str, ...], int | None],
     order: dict[str, object],
@@ -353,7 +362,7 @@ def _order_change(
         return ("cancel_order", key) if "cancel_order" in tools else None
     if "return_items" not in tools:
         return None
-    lines = [x for x in ((looked.result or {}).get("order") or {}).get("items") or [] if isinstance(x, dict)]
+    lines = records_in((looked.result or {}).get("order"), "items")
     if not lines:
         return None
     left = {str(x["sku"]): int(x["quantity"]) - int(x.get("returned_quantity") or 0) for x in lines}
@@ -391,7 +400,7 @@ def _wishlist_call(
     one product on it (the product is never guessed)."""
     tool, words, colors = change
     shown = tools["view_wishlist"].run(ctx, {})
-    items = [x for x in (shown.result or {}).get("wishlist") or [] if isinstance(x, dict)]
+    items = records_in(shown.result, "wishlist")
     pick = pick_by_name(words, items, list(colors), similar) if items and words.strip() else None
     return (tool, {"sku": str(pick["sku"])}) if pick is not None else ("view_wishlist", {})
 
@@ -402,7 +411,7 @@ def _parts_named(parts: tuple[str, ...], ctx: ToolContext, tools: dict[str, Tool
     picked: list[str] = []
     for part in parts:
         looked = tools["search_products"].run(ctx, {"query": part, "limit": PRODUCTS})
-        results = [r for r in (looked.result or {}).get("results") or [] if isinstance(r, dict)]
+        results = records_in(looked.result)
         pick = pick_by_name(part, results, []) if looked.error is None else None
         if pick is not None and _names(part, pick):
             picked.append(str(pick["sku"]))
@@ -462,13 +471,10 @@ def gather(
         outcome = tools[name].run(ctx, arguments)
         if name == "search_products" and found.add_named is not None and "add_to_cart" in tools:
             words, quantity, colors = found.add_named
-            results = [r for r in (outcome.result or {}).get("results") or [] if isinstance(r, dict)]
             pick = (
-                (titled(words, results) or pick_by_name(words, results, list(colors)))
-                if outcome.error is None
-                else None
+                _clearly_named(words, records_in(outcome.result), colors) if outcome.error is None else None
             )
-            if pick is not None and _names(words, pick):  # "add the Alu poles": the one result named
+            if pick is not None:  # "add the Alu poles": the one result named
                 wanted.append(("add_to_cart", {"sku": str(pick["sku"]), "quantity": quantity}))
         if name == "lookup_order" and found.order_change is not None and outcome.error is None:
             asked = _order_change(found.order_change, arguments, outcome, tools)
@@ -480,13 +486,13 @@ def gather(
             ]
         if name == "search_products" and found.intent in NAMING_INTENTS:
             outcome = _named_only(outcome, found.product_query)
-            named = [r for r in (outcome.result or {}).get("results") or [] if isinstance(r, dict)]
+            named = records_in(outcome.result)
             if not named:
                 if found.intent == "recommend" and "recommend" in tools:
                     wanted.append(("recommend", {}))  # no product named: for the cart
                 continue
-            pick = titled(found.product_query, named) or pick_by_name(found.product_query, named, [])
-            if pick is not None and _names(found.product_query, pick):
+            pick = _clearly_named(found.product_query, named)
+            if pick is not None:
                 features = {"recommend": "recommend", "offer": "find_promotions"}
                 if found.wishlist_save:
                     features["wishlist"] = "save_to_wishlist"

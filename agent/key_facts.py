@@ -140,18 +140,11 @@ def missing(reply: str, records: list[ToolCallRecord], lang: str) -> str:
         parts.append(_checkout(w, reply, checkout))
     elif cart is not None:
         parts.append(_cart(w, reply, cart))
-    placed = _latest(records, ("place_order",))
-    if placed is not None:
-        parts.append(_placed(w, reply, placed))
-    looked = _latest(records, ("lookup_order",))
-    if looked is not None:
-        parts.append(_order(w, reply, looked))
-    coupon = _latest(records, ("apply_coupon",))
-    if coupon is not None:
-        parts.append(_coupon(w, reply, coupon))
-    offer = _latest(records, ("make_offer",))
-    if offer is not None:
-        parts.append(_offer(w, reply, offer))
+    for tool, fact in (("place_order", _placed), ("lookup_order", _order), ("apply_coupon", _coupon),
+                       ("make_offer", _offer)):  # fmt: skip
+        latest = _latest(records, (tool,))
+        if latest is not None:
+            parts.append(fact(w, reply, latest))
     parts.append(_limit(w, reply, records))
     parts.append(_sold_out(w, reply, records))
     return join(*(p for p in parts if p))
